@@ -1,0 +1,298 @@
+// Immutable artifacts (tarballs and docs): fetched once, verified, kept for good.
+//
+// A cold miss streams to the client while the bytes are hashed and written to a temporary
+// file. The last chunk is held back until the whole body is verified and renamed into
+// place, so a client never receives a complete body that the mirror refused: on failure
+// its connection is cut short and it sees a truncated transfer. Clients that ask for the
+// same object meanwhile wait for the one upstream request and are served from the file.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { Logger } from 'pino';
+import { readTarball } from '../hex/tarball.js';
+import { HttpError } from '../server/http-error.js';
+import type { Metrics } from '../server/metrics.js';
+import { sendStored } from '../server/respond.js';
+import type { BlobStore, TempFile } from '../store/blob-store.js';
+import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
+import { describeKey } from '../store/keys.js';
+import { backoffDelay, sleep } from '../upstream/backoff.js';
+import { UpstreamError, type UpstreamClient, type UpstreamResponse } from '../upstream/upstream-client.js';
+import { isMissingStatus } from './revalidating-cache.js';
+import type { ReleaseChecksums } from './registry-service.js';
+
+export interface ArtifactSpec {
+  key: string;
+  kind: 'tarball' | 'docs';
+  url: string;
+  contentType: string;
+  cacheControl: string;
+  maxBytes: number;
+  /** Tarballs: the registry's checksums, and a way to refresh them once on a mismatch. */
+  checksums?: ReleaseChecksums;
+  refreshChecksums?: () => Promise<ReleaseChecksums | undefined>;
+}
+
+interface Live {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+/** How far a slow client may fall behind before the transfer waits for it. */
+const LIVE_HIGH_WATER = 1024 * 1024;
+
+export class ArtifactCache {
+  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly index: CacheIndex,
+    private readonly upstream: UpstreamClient,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly retry: () => { attempts: number; delayMs: number },
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Resolves once every transfer in flight has finished or cleaned up after itself. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  /** Serves a stored copy; false if there is none usable (missing, or damaged on disk). */
+  async serveHit(req: IncomingMessage, res: ServerResponse, spec: ArtifactSpec, entry: CacheEntry, state = 'HIT'): Promise<boolean> {
+    const { sent, bytes } = await sendStored(req, res, this.store, spec.key, entry, {
+      contentType: spec.contentType,
+      cacheControl: spec.cacheControl,
+      cacheState: state,
+    });
+    if (!sent) {
+      this.log.warn({ event: 'damaged_object', key: spec.key }, 'stored object missing or of the wrong size; fetching it again');
+      this.index.delete(spec.key);
+      await this.store.remove(spec.key);
+      return false;
+    }
+    this.index.touch(entry);
+    this.metrics.bytesServed.inc({ kind: spec.kind }, bytes);
+    return true;
+  }
+
+  /** Fetches a missing artifact (one upstream request however many ask) and serves it. */
+  async fetchAndServe(req: IncomingMessage, res: ServerResponse, spec: ArtifactSpec): Promise<void> {
+    this.metrics.misses.inc({ kind: spec.kind });
+    const running = this.inflight.get(spec.key);
+    if (running) {
+      const entry = await running;
+      if (!(await this.serveHit(req, res, spec, entry, 'MISS'))) throw new HttpError(502, `${spec.key} could not be read back after download`);
+      return;
+    }
+    const live = { req, res };
+    const transfer = this.transfer(spec, live).finally(() => this.inflight.delete(spec.key));
+    this.inflight.set(spec.key, transfer);
+    const entry = await transfer.catch((error: unknown) => {
+      if (!res.headersSent) throw error;
+      res.destroy();
+      return undefined;
+    });
+    // Spooled (not streamed live): serve the verified file now.
+    if (entry && !res.headersSent) {
+      if (!(await this.serveHit(req, res, spec, entry, 'MISS'))) throw new HttpError(502, `${spec.key} could not be read back after download`);
+    }
+  }
+
+  private async transfer(spec: ArtifactSpec, live: Live): Promise<CacheEntry> {
+    const started = performance.now();
+    const temp = this.store.createTemp();
+    const hash = createHash('sha256');
+    const gzipCheck = spec.kind === 'docs' ? new GzipCheck() : undefined;
+    let received = 0;
+    let total: number | undefined;
+    let upstreamEtag: string | undefined;
+    let liveEtag: string | undefined;
+    let held: Buffer | undefined;
+    let liveOpen = true;
+    live.res.once('close', () => (liveOpen = false));
+
+    const writeLive = async (chunk: Buffer) => {
+      if (!liveOpen || liveEtag === undefined) return;
+      if (!live.res.write(chunk) && live.res.writableLength > LIVE_HIGH_WATER) await drained(live.res);
+    };
+
+    try {
+      const { attempts, delayMs } = this.retry();
+      for (let attempt = 0; ; attempt++) {
+        const resumeFrom = received;
+        const response = await this.open(spec, resumeFrom, upstreamEtag);
+        let skip = 0;
+        if (resumeFrom === 0) {
+          if (isMissingStatus(response.status)) throw new HttpError(404, `${spec.key} does not exist upstream`);
+          if (response.status !== 200) throw new HttpError(502, `upstream answered ${response.status} for ${spec.key}`);
+          const length = Number(response.headers['content-length'] ?? NaN);
+          total = Number.isFinite(length) ? length : undefined;
+          if (total !== undefined && total > spec.maxBytes) throw new HttpError(502, `upstream ${spec.key} is ${total} bytes, over the ${spec.maxBytes}-byte limit`);
+          upstreamEtag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
+          // The ETag must be known before the body is: the registry checksum for tarballs,
+          // the upstream's for docs. Without one the body is verified first, then served.
+          liveEtag = spec.kind === 'tarball' ? (spec.checksums?.outer ? `"${spec.checksums.outer}"` : undefined) : upstreamEtag;
+          if (liveEtag !== undefined && liveOpen) {
+            live.res.writeHead(200, {
+              'content-type': spec.contentType,
+              ...(total !== undefined ? { 'content-length': total } : {}),
+              etag: liveEtag,
+              'cache-control': spec.cacheControl,
+              'x-hexhub-cache': 'MISS',
+            });
+          }
+        } else if (response.status === 200) {
+          skip = resumeFrom; // the upstream ignored Range: drop what we already have
+        } else if (response.status !== 206 || !String(response.headers['content-range'] ?? '').startsWith(`bytes ${resumeFrom}-`)) {
+          response.body.destroy();
+          throw new UpstreamError('status', `upstream answered ${response.status} to a resumed request`);
+        }
+        try {
+          for await (let chunk of response.body as AsyncIterable<Buffer>) {
+            if (skip > 0) {
+              const cut = Math.min(skip, chunk.length);
+              skip -= cut;
+              chunk = chunk.subarray(cut);
+              if (chunk.length === 0) continue;
+            }
+            received += chunk.length;
+            this.metrics.upstreamBytes.inc({ kind: spec.kind }, chunk.length);
+            if (received > (total ?? spec.maxBytes)) {
+              throw new HttpError(502, `upstream sent more than ${total ?? spec.maxBytes} bytes for ${spec.key}`);
+            }
+            hash.update(chunk);
+            gzipCheck?.update(chunk);
+            if (!temp.stream.write(chunk)) await drained(temp.stream);
+            if (held) await writeLive(held);
+            held = chunk;
+          }
+          if (total !== undefined && received < total) throw new UpstreamError('network', `upstream body ended at ${received} of ${total} bytes`);
+          break;
+        } catch (error) {
+          response.body.destroy();
+          if (error instanceof HttpError || attempt >= attempts || this.signal.aborted) throw error;
+          this.metrics.upstreamErrors.inc({ kind: spec.kind, reason: 'body' });
+          this.log.info({ event: 'upstream_resume', key: spec.key, received, total, error: (error as Error).message }, 'upstream body failed; resuming');
+          await sleep(backoffDelay(attempt + 1, delayMs), this.signal);
+        }
+      }
+      await closeTemp(temp);
+      const sha256 = hash.digest('hex');
+      await this.verify(spec, temp.path, sha256, gzipCheck);
+      await this.store.commit(temp.path, spec.key);
+      const now = Date.now();
+      const entry: CacheEntry = {
+        ...describeKey(spec.key),
+        size: received,
+        sha256,
+        ...(spec.kind === 'docs' && upstreamEtag ? { etag: upstreamEtag } : {}),
+        ...(upstreamEtag ? { upstreamEtag } : {}),
+        fetchedAt: now,
+        validatedAt: now,
+        lastUsedAt: now,
+        hits: 0,
+      };
+      this.index.put(spec.key, entry);
+      if (liveEtag !== undefined && liveOpen) {
+        live.res.end(held);
+        this.metrics.bytesServed.inc({ kind: spec.kind }, received);
+      }
+      this.log.info({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'stored', bytes: received, ms: Math.round(performance.now() - started) }, 'upstream stored');
+      return entry;
+    } catch (error) {
+      temp.stream.destroy();
+      await this.store.discard(temp.path);
+      const outcome = toHttpError(error, spec.key);
+      this.log.warn({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'failed', status: outcome.status, error: outcome.message, ms: Math.round(performance.now() - started) }, 'upstream fetch failed');
+      if (live.res.headersSent) live.res.destroy();
+      throw outcome;
+    }
+  }
+
+  private open(spec: ArtifactSpec, from: number, etag: string | undefined): Promise<UpstreamResponse> {
+    const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-`, ...(etag ? { 'if-range': etag } : {}) } : {};
+    return this.upstream.open(spec.url, { kind: spec.kind, headers, signal: this.signal });
+  }
+
+  private async verify(spec: ArtifactSpec, path: string, sha256: string, gzipCheck: GzipCheck | undefined): Promise<void> {
+    if (gzipCheck) {
+      try {
+        await gzipCheck.finish();
+      } catch (error) {
+        this.metrics.verificationFailures.inc({ kind: spec.kind, reason: 'bad_gzip' });
+        throw new HttpError(502, `refused upstream ${spec.key}: not a valid gzip file (${(error as Error).message})`);
+      }
+    }
+    if (spec.kind !== 'tarball') return;
+    const matches = async (sums: ReleaseChecksums | undefined) => {
+      if (!sums) return false;
+      if (sums.outer) return sums.outer === sha256;
+      // Records from before outer checksums existed: check the inner one, as Hex does.
+      const summary = await readTarball(createReadStream(path)).catch(() => undefined);
+      return summary?.innerChecksum === sums.inner.toLowerCase();
+    };
+    if (await matches(spec.checksums)) return;
+    // The release may have been replaced upstream (the edit window): refresh the record once.
+    if (spec.refreshChecksums && (await matches(await spec.refreshChecksums().catch(() => undefined)))) return;
+    this.metrics.verificationFailures.inc({ kind: spec.kind, reason: 'checksum' });
+    throw new HttpError(502, `refused upstream ${spec.key}: SHA-256 ${sha256} does not match the registry checksum ${spec.checksums?.outer ?? spec.checksums?.inner ?? '(none)'}`);
+  }
+}
+
+function toHttpError(error: unknown, key: string): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof UpstreamError) {
+    if (error.reason === 'offline') return new HttpError(503, `${key} is not cached and the upstream is disabled (offline mode)`);
+    if (error.reason === 'aborted') return new HttpError(503, 'the mirror is shutting down');
+    return new HttpError(error.reason === 'timeout' ? 504 : 502, `upstream failed for ${key}: ${error.message}`);
+  }
+  return new HttpError(502, `could not fetch ${key}: ${(error as Error).message}`);
+}
+
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+    stream.once('error', done);
+  });
+}
+
+async function closeTemp(temp: TempFile): Promise<void> {
+  temp.stream.end();
+  await finished(temp.stream);
+}
+
+/** Checks that a body is a whole, valid gzip stream while it passes through. */
+class GzipCheck {
+  private readonly gunzip = createGunzip();
+  private failure: Error | undefined;
+
+  constructor() {
+    this.gunzip.on('error', (error) => (this.failure ??= error));
+    (this.gunzip as Readable).resume();
+  }
+
+  update(chunk: Buffer): void {
+    if (!this.failure) this.gunzip.write(chunk);
+  }
+
+  async finish(): Promise<void> {
+    if (!this.failure) {
+      this.gunzip.end();
+      await finished(this.gunzip).catch((error: Error) => (this.failure ??= error));
+    }
+    if (this.failure) throw this.failure;
+  }
+}
+

@@ -1,0 +1,127 @@
+// The registry side of the mirror: /names, /versions and /packages/NAME, verified the way
+// Hex and rebar3 verify them, and the release checksums that tarballs are checked against.
+import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { loadPublicKey, RegistryError, verifyRegistryBody, type PackageRecord, type RegistryKind } from '../hex/registry.js';
+import { HttpError } from '../server/http-error.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { CacheIndex } from '../store/cache-index.js';
+import { keys } from '../store/keys.js';
+import type { UpstreamConfig } from '../config/config.js';
+import { VerificationError, type MutableResult, type MutableSpec, type RevalidatingCache } from './revalidating-cache.js';
+
+export interface ReleaseChecksums {
+  outer?: string;
+  inner: string;
+}
+
+/** Registry bodies are small (hex.pm's /versions is a few MB); this bounds a hostile one. */
+const MAX_REGISTRY_BYTES = 64 * 1024 * 1024;
+/** Decoded package records kept in memory for tarball checks; least recently used go first. */
+const RECORD_CACHE_SIZE = 5000;
+
+export class RegistryService {
+  private key: KeyObject;
+  private readonly records = new Map<string, Map<string, ReleaseChecksums>>();
+
+  constructor(
+    private upstream: UpstreamConfig,
+    private readonly ttlMs: () => number,
+    private readonly cache: RevalidatingCache,
+    private readonly store: BlobStore,
+    private readonly index: CacheIndex,
+  ) {
+    this.key = loadPublicKey(upstream.publicKeyPem);
+  }
+
+  updateConfig(upstream: UpstreamConfig): void {
+    this.upstream = upstream;
+    this.key = loadPublicKey(upstream.publicKeyPem);
+    this.records.clear();
+  }
+
+  private verify(body: Buffer, kind: RegistryKind, packageName?: string) {
+    try {
+      return verifyRegistryBody(body, this.key, { kind, repository: this.upstream.repoName, ...(packageName ? { packageName } : {}) });
+    } catch (error) {
+      if (error instanceof RegistryError) throw Object.assign(new VerificationError(error.message), { code: error.code });
+      throw error;
+    }
+  }
+
+  private spec(kind: RegistryKind, packageName?: string): MutableSpec {
+    const path = kind === 'package' ? `/packages/${packageName}` : `/${kind}`;
+    return {
+      key: kind === 'package' ? keys.package(packageName!) : kind === 'names' ? keys.names() : keys.versions(),
+      kind: 'registry',
+      url: this.upstream.url + path,
+      ttlMs: this.ttlMs(),
+      maxBytes: MAX_REGISTRY_BYTES,
+      verify: (body) => void this.verify(body, kind, packageName),
+      onStored: (body) => {
+        if (kind !== 'package') return;
+        const verified = this.verify(body, 'package', packageName);
+        this.remember(verified.record as PackageRecord);
+      },
+    };
+  }
+
+  names(): Promise<MutableResult> {
+    return this.cache.get(this.spec('names'));
+  }
+
+  versions(): Promise<MutableResult> {
+    return this.cache.get(this.spec('versions'));
+  }
+
+  package(name: string, options: { force?: boolean } = {}): Promise<MutableResult> {
+    return this.cache.get(this.spec('package', name), options);
+  }
+
+  private remember(record: PackageRecord): Map<string, ReleaseChecksums> {
+    const releases = new Map<string, ReleaseChecksums>();
+    for (const r of record.releases) releases.set(r.version, { inner: r.innerChecksum, ...(r.outerChecksum ? { outer: r.outerChecksum } : {}) });
+    this.records.delete(record.name);
+    this.records.set(record.name, releases);
+    if (this.records.size > RECORD_CACHE_SIZE) this.records.delete(this.records.keys().next().value!);
+    return releases;
+  }
+
+  /** The stored record, decoded (and re-verified, as the disk is not trusted blindly). */
+  async storedRecord(name: string): Promise<PackageRecord | undefined> {
+    if (!this.index.get(keys.package(name))) return undefined;
+    try {
+      const body = await readFile(this.store.path(keys.package(name)));
+      return this.verify(body, 'package', name).record as PackageRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Checksums of a release from what is stored, without touching the network. */
+  async peekRelease(name: string, version: string): Promise<ReleaseChecksums | undefined> {
+    let releases = this.records.get(name);
+    if (!releases) {
+      const record = await this.storedRecord(name);
+      if (!record) return undefined;
+      releases = this.remember(record);
+    }
+    return releases.get(version);
+  }
+
+  /**
+   * Checksums of a release, fetching or revalidating the record as its TTL says; if the
+   * release is unknown, the record is refreshed once (it may have just been published).
+   */
+  async release(name: string, version: string, options: { force?: boolean } = {}): Promise<ReleaseChecksums> {
+    const first = await this.package(name, options);
+    let found = await this.peekRelease(name, version);
+    // Only a copy served from the TTL can be behind; a fresh or stale answer is the best there is.
+    if (!found && first.state === 'HIT') {
+      await this.package(name, { force: true });
+      found = await this.peekRelease(name, version);
+    }
+    if (!found) throw new HttpError(404, `${name} has no release ${version} in the registry`);
+    return found;
+  }
+}

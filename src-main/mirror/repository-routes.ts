@@ -1,0 +1,238 @@
+// The Hex repository paths that HEX_MIRROR / HEX_CDN clients use, the /api proxy, and the
+// original HexHub's download endpoints. Each handler validates its names, then hands the
+// work to the registry, the revalidating cache or the artifact cache.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { isPackageName, isVersion, parseReleaseFile } from '../hex/names.js';
+import { loadPublicKey } from '../hex/registry.js';
+import type { Config } from '../config/config.js';
+import { HttpError } from '../server/http-error.js';
+import type { Metrics } from '../server/metrics.js';
+import { sendError, sendStored } from '../server/respond.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { CacheIndex } from '../store/cache-index.js';
+import { keys, safeSegments } from '../store/keys.js';
+import type { UpstreamClient } from '../upstream/upstream-client.js';
+import type { ArtifactCache, ArtifactSpec } from './artifact-cache.js';
+import type { RegistryService } from './registry-service.js';
+import { VerificationError, type MutableResult, type MutableSpec, type RevalidatingCache } from './revalidating-cache.js';
+
+export interface RepositoryDeps {
+  config: () => Config;
+  registry: RegistryService;
+  mutable: RevalidatingCache;
+  artifacts: ArtifactCache;
+  upstream: UpstreamClient;
+  store: BlobStore;
+  index: CacheIndex;
+  metrics: Metrics;
+  log: Logger;
+}
+
+const OCTET = 'application/octet-stream';
+const TARBALL_MAX = 256 * 1024 * 1024;
+const DOCS_MAX = 512 * 1024 * 1024;
+const SMALL_MAX = 64 * 1024 * 1024;
+const API_TYPES = { erlang: 'application/vnd.hex+erlang', json: 'application/json' } as const;
+
+function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, ' ').slice(0, 300);
+}
+
+export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryDeps): void {
+  const { registry, mutable, artifacts, upstream, index, metrics, log } = deps;
+  const ttl = () => deps.config().registryTtlSeconds;
+
+  /** Runs a handler on the raw request/response, turning failures into plain-text errors. */
+  const route = (handler: (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void>) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      const { raw: req } = request;
+      const res = reply.raw;
+      try {
+        await handler(req, res, request.params as Record<string, string>);
+      } catch (error) {
+        if (!(error instanceof HttpError)) log.error({ err: error, url: req.url }, 'unexpected error');
+        sendError(res, error instanceof HttpError ? error : new HttpError(500, 'internal error'));
+      }
+    };
+
+  const get = (path: string, handler: Parameters<typeof route>[0]) => app.route({ method: ['GET', 'HEAD'], url: path, handler: route(handler) });
+
+  /** Serves a mutable resource; a stored file found damaged is dropped and fetched again once. */
+  async function serveMutable(
+    req: IncomingMessage,
+    res: ServerResponse,
+    load: () => Promise<MutableResult>,
+    how: { kind: string; contentType: string; cacheControl: string; vary?: string },
+  ): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const result = await load();
+      const stale = result.state === 'STALE';
+      const { sent, bytes } = await sendStored(req, res, deps.store, result.key, result.entry, {
+        contentType: how.contentType,
+        cacheControl: stale ? 'no-cache' : how.cacheControl,
+        cacheState: result.state,
+        extraHeaders: {
+          ...(how.vary ? { vary: how.vary } : {}),
+          ...(stale ? { 'x-hexhub-stale': headerSafe(result.staleReason ?? 'upstream failed'), warning: '110 hexhub "Response is Stale"' } : {}),
+        },
+      });
+      if (sent) {
+        index.touch(result.entry);
+        if (result.state === 'MISS') metrics.misses.inc({ kind: how.kind });
+        else metrics.hits.inc({ kind: how.kind });
+        metrics.bytesServed.inc({ kind: how.kind }, bytes);
+        return;
+      }
+      log.warn({ event: 'damaged_object', key: result.key }, 'stored object missing or of the wrong size; fetching it again');
+      index.delete(result.key);
+    }
+    throw new HttpError(502, 'stored object could not be read');
+  }
+
+  const registryHow = () => ({ kind: 'registry', contentType: OCTET, cacheControl: `public, max-age=${ttl()}` });
+
+  get('/names', (req, res) => serveMutable(req, res, () => registry.names(), registryHow()));
+  get('/versions', (req, res) => serveMutable(req, res, () => registry.versions(), registryHow()));
+  get('/packages/:name', async (req, res, { name }) => {
+    if (!isPackageName(name!)) throw new HttpError(404, `"${name}" is not a Hex package name`);
+    await serveMutable(req, res, () => registry.package(name!), registryHow());
+  });
+
+  async function serveTarball(req: IncomingMessage, res: ServerResponse, name: string, version: string): Promise<void> {
+    const spec: ArtifactSpec = {
+      key: keys.tarball(name, version),
+      kind: 'tarball',
+      url: `${deps.config().upstream.url}/tarballs/${name}-${version}.tar`,
+      contentType: OCTET,
+      cacheControl: 'public, max-age=604800',
+      maxBytes: TARBALL_MAX,
+    };
+    const entry = index.get(spec.key);
+    if (entry) {
+      // A release replaced upstream (the edit window) shows as a new checksum in the stored record.
+      const known = await registry.peekRelease(name, version);
+      const current = !known?.outer || known.outer === entry.sha256;
+      if (current && (await artifacts.serveHit(req, res, spec, entry))) {
+        metrics.hits.inc({ kind: 'tarball' });
+        return;
+      }
+    }
+    if (!upstream.enabled) throw new HttpError(503, `${spec.key} is not cached and the upstream is disabled (offline mode)`);
+    spec.checksums = await registry.release(name, version);
+    spec.refreshChecksums = () => registry.release(name, version, { force: true });
+    await artifacts.fetchAndServe(req, res, spec);
+  }
+
+  async function serveDocs(req: IncomingMessage, res: ServerResponse, name: string, version: string): Promise<void> {
+    const spec: ArtifactSpec = {
+      key: keys.docs(name, version),
+      kind: 'docs',
+      url: `${deps.config().upstream.url}/docs/${name}-${version}.tar.gz`,
+      contentType: OCTET,
+      cacheControl: 'public, max-age=86400',
+      maxBytes: DOCS_MAX,
+    };
+    const entry = index.get(spec.key);
+    if (entry && (await artifacts.serveHit(req, res, spec, entry))) {
+      metrics.hits.inc({ kind: 'docs' });
+      return;
+    }
+    if (!upstream.enabled) throw new HttpError(503, `${spec.key} is not cached and the upstream is disabled (offline mode)`);
+    await artifacts.fetchAndServe(req, res, spec);
+  }
+
+  get('/tarballs/:file', async (req, res, { file }) => {
+    const release = parseReleaseFile(file!, '.tar');
+    if (!release) throw new HttpError(404, `"${file}" is not a Hex tarball name (NAME-VERSION.tar)`);
+    await serveTarball(req, res, release.name, release.version);
+  });
+  get('/docs/:file', async (req, res, { file }) => {
+    const release = parseReleaseFile(file!, '.tar.gz');
+    if (!release) throw new HttpError(404, `"${file}" is not a Hex docs name (NAME-VERSION.tar.gz)`);
+    await serveDocs(req, res, release.name, release.version);
+  });
+
+  const mutableSpec = (key: string, kind: string, url: string, verify: MutableSpec['verify'], headers?: Record<string, string>): MutableSpec => ({
+    key,
+    kind,
+    url,
+    ttlMs: ttl() * 1000,
+    maxBytes: SMALL_MAX,
+    verify,
+    ...(headers ? { headers } : {}),
+  });
+
+  get('/public_key', (req, res) =>
+    serveMutable(
+      req,
+      res,
+      () =>
+        mutable.get(
+          mutableSpec(keys.publicKey(), 'public_key', `${deps.config().upstream.url}/public_key`, (body) => {
+            try {
+              loadPublicKey(body.toString('utf8'));
+            } catch {
+              throw new VerificationError('upstream /public_key is not a PEM public key');
+            }
+          }),
+        ),
+      { kind: 'public_key', contentType: 'text/plain; charset=utf-8', cacheControl: 'public, max-age=86400' },
+    ),
+  );
+
+  get('/installs/*', async (req, res, params) => {
+    const segments = (params['*'] ?? '').split('/');
+    if (!safeSegments(segments)) throw new HttpError(404, `"/installs/${params['*']}" is not an installs path`);
+    const key = keys.installs(segments);
+    const url = `${deps.config().upstream.buildsUrl}/installs/${segments.join('/')}`;
+    const contentType = key.endsWith('.csv') ? 'text/csv' : OCTET;
+    await serveMutable(
+      req,
+      res,
+      () => mutable.get(mutableSpec(key, 'installs', url, () => undefined)),
+      { kind: 'installs', contentType, cacheControl: `public, max-age=${ttl()}` },
+    );
+  });
+
+  async function serveApi(req: IncomingMessage, res: ServerResponse, name: string, version?: string): Promise<void> {
+    if (!isPackageName(name)) throw new HttpError(404, `"${name}" is not a Hex package name`);
+    if (version !== undefined && !isVersion(version)) throw new HttpError(404, `"${version}" is not a version`);
+    const variant = String(req.headers.accept ?? '').includes(API_TYPES.erlang) ? 'erlang' : 'json';
+    const contentType = API_TYPES[variant];
+    const key = keys.api(variant, name, version);
+    const path = version === undefined ? `/packages/${name}` : `/packages/${name}/releases/${version}`;
+    const verify: MutableSpec['verify'] = (_body, headers) => {
+      if (!String(headers['content-type'] ?? '').includes(contentType)) {
+        throw new VerificationError(`upstream API answered ${String(headers['content-type'])}, expected ${contentType}`);
+      }
+    };
+    await serveMutable(
+      req,
+      res,
+      () => mutable.get(mutableSpec(key, 'api', deps.config().upstream.apiUrl + path, verify, { accept: contentType })),
+      { kind: 'api', contentType, cacheControl: `public, max-age=${ttl()}`, vary: 'accept' },
+    );
+  }
+
+  get('/api/packages/:name', (req, res, { name }) => serveApi(req, res, name!));
+  get('/api/packages/:name/releases/:version', (req, res, { name, version }) => serveApi(req, res, name!, version!));
+
+  const release = (name: string, version: string) => {
+    if (!isPackageName(name) || !isVersion(version)) throw new HttpError(404, `"${name}" ${version} is not a Hex release`);
+  };
+  get('/api/packages/:name/releases/:version/download', async (req, res, { name, version }) => {
+    release(name!, version!);
+    await serveTarball(req, res, name!, version!);
+  });
+  get('/api/packages/:name/releases/:version/docs/download', async (req, res, { name, version }) => {
+    release(name!, version!);
+    await serveDocs(req, res, name!, version!);
+  });
+
+  get('/repos/*', async () => {
+    throw new HttpError(404, 'private organization repositories are not mirrored');
+  });
+}

@@ -1,0 +1,169 @@
+// Mutable resources (registry records, API answers, installs, the public key): kept,
+// revalidated with a conditional request once older than their TTL, verified before
+// being stored, and served stale when the upstream is down or disabled.
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import { HttpError } from '../server/http-error.js';
+import type { Metrics } from '../server/metrics.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
+import { describeKey } from '../store/keys.js';
+import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
+
+export interface MutableSpec {
+  key: string;
+  /** Metric and log label. */
+  kind: string;
+  url: string;
+  headers?: Record<string, string>;
+  ttlMs: number;
+  maxBytes: number;
+  /** Throws (with a reason for the client) if the body must not be stored. */
+  verify(body: Buffer, headers: IncomingHttpHeaders): void;
+  /** Called with a body that was just verified and stored. */
+  onStored?(body: Buffer): void;
+}
+
+export type CacheState = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE';
+
+export interface MutableResult {
+  key: string;
+  entry: CacheEntry;
+  state: CacheState;
+  /** Why a stale copy was served. */
+  staleReason?: string;
+}
+
+export class VerificationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerificationError';
+  }
+}
+
+/** Upstream answers that mean "this object does not exist" (repo.hex.pm says 403 for those). */
+export function isMissingStatus(status: number): boolean {
+  return status === 404 || status === 403 || status === 410;
+}
+
+/** A second forced revalidation within this window reuses the first one's answer. */
+const RECENT_MS = 2000;
+
+export class RevalidatingCache {
+  private readonly inflight = new Map<string, Promise<MutableResult>>();
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly index: CacheIndex,
+    private readonly upstream: UpstreamClient,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Resolves once every transfer in flight has finished or cleaned up after itself. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  async get(spec: MutableSpec, options: { force?: boolean } = {}): Promise<MutableResult> {
+    const entry = this.index.get(spec.key);
+    const now = Date.now();
+    if (entry) {
+      const age = now - entry.validatedAt;
+      const fresh = options.force ? age < RECENT_MS : age < spec.ttlMs;
+      if (fresh) return { key: spec.key, entry, state: 'HIT' };
+    }
+    if (!this.upstream.enabled) {
+      if (entry) return this.stale(spec, entry, 'upstream disabled (offline mode)');
+      throw new HttpError(503, `${spec.key} is not cached and the upstream is disabled (offline mode)`);
+    }
+    let pending = this.inflight.get(spec.key);
+    if (!pending) {
+      pending = this.refresh(spec, entry).finally(() => this.inflight.delete(spec.key));
+      this.inflight.set(spec.key, pending);
+    }
+    return pending;
+  }
+
+  private stale(spec: MutableSpec, entry: CacheEntry, reason: string): MutableResult {
+    this.metrics.staleServes.inc({ kind: spec.kind });
+    this.log.warn({ event: 'stale_serve', key: spec.key, reason }, 'serving stored copy because the upstream failed');
+    return { key: spec.key, entry, state: 'STALE', staleReason: reason };
+  }
+
+  private async refresh(spec: MutableSpec, entry: CacheEntry | undefined): Promise<MutableResult> {
+    const started = performance.now();
+    const headers = { ...spec.headers, ...(entry?.upstreamEtag ? { 'if-none-match': entry.upstreamEtag } : {}) };
+    const logFetch = (outcome: string, extra: Record<string, unknown> = {}) =>
+      this.log.info({ event: 'upstream_fetch', kind: spec.kind, url: spec.url, outcome, ms: Math.round(performance.now() - started), ...extra }, `upstream ${outcome}`);
+
+    let response;
+    try {
+      response = await this.upstream.fetchBuffer(spec.url, { kind: spec.kind, headers, maxBytes: spec.maxBytes, signal: this.signal });
+    } catch (error) {
+      const failure = error instanceof UpstreamError ? error : new UpstreamError('network', String(error));
+      logFetch('error', { error: failure.message });
+      if (entry && failure.reason !== 'too_large') return this.stale(spec, entry, failure.message);
+      throw new HttpError(failure.reason === 'timeout' ? 504 : 502, `upstream failed for ${spec.key}: ${failure.message}`);
+    }
+
+    if (response.status === 304 && entry) {
+      this.index.markValidated(entry);
+      this.metrics.revalidations.inc({ kind: spec.kind, result: 'not_modified' });
+      logFetch('not_modified');
+      return { key: spec.key, entry, state: 'REVALIDATED' };
+    }
+    if (isMissingStatus(response.status)) {
+      logFetch('missing', { status: response.status });
+      throw new HttpError(404, `${spec.key} does not exist upstream`);
+    }
+    if (response.status !== 200) {
+      logFetch('error', { status: response.status });
+      if (entry) return this.stale(spec, entry, `upstream answered ${response.status}`);
+      throw new HttpError(502, `upstream answered ${response.status} for ${spec.key}`);
+    }
+
+    try {
+      spec.verify(response.body, response.headers);
+    } catch (error) {
+      const reason = (error as Error).message;
+      this.metrics.verificationFailures.inc({ kind: spec.kind, reason: (error as { code?: string }).code ?? 'invalid' });
+      logFetch('rejected', { error: reason });
+      throw new HttpError(502, `refused upstream ${spec.key}: ${reason}`);
+    }
+
+    const sha256 = createHash('sha256').update(response.body).digest('hex');
+    const now = Date.now();
+    if (entry?.sha256 === sha256) {
+      // Same bytes under a new upstream ETag: nothing to write.
+      entry.upstreamEtag = etagHeader(response.headers);
+      this.index.markValidated(entry);
+      this.metrics.revalidations.inc({ kind: spec.kind, result: 'unchanged' });
+      logFetch('unchanged');
+      return { key: spec.key, entry, state: 'REVALIDATED' };
+    }
+    await this.store.write(spec.key, response.body);
+    const stored: CacheEntry = {
+      ...describeKey(spec.key),
+      size: response.body.length,
+      sha256,
+      ...(etagHeader(response.headers) ? { upstreamEtag: etagHeader(response.headers) } : {}),
+      fetchedAt: now,
+      validatedAt: now,
+      lastUsedAt: entry?.lastUsedAt ?? now,
+      hits: entry?.hits ?? 0,
+    };
+    this.index.put(spec.key, stored);
+    spec.onStored?.(response.body);
+    if (entry) this.metrics.revalidations.inc({ kind: spec.kind, result: 'changed' });
+    logFetch(entry ? 'changed' : 'stored', { bytes: response.body.length });
+    return { key: spec.key, entry: stored, state: entry ? 'REVALIDATED' : 'MISS' };
+  }
+}
+
+function etagHeader(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers.etag;
+  return typeof value === 'string' && value.length > 0 && value.length < 256 ? value : undefined;
+}

@@ -1,0 +1,50 @@
+// Prometheus metrics for one engine. A registry per engine (not prom-client's global one)
+// so that several engines in one process, as in tests, do not collide.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'hexhub_process_' });
+  const labelNames = ['kind'] as const;
+  return {
+    registry,
+    hits: new Counter({ name: 'hexhub_cache_hits_total', help: 'Requests served from the cache', labelNames, registers: [registry] }),
+    misses: new Counter({ name: 'hexhub_cache_misses_total', help: 'Requests that had to go to the upstream', labelNames, registers: [registry] }),
+    revalidations: new Counter({
+      name: 'hexhub_revalidations_total',
+      help: 'Conditional requests to the upstream for stored mutable resources',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+    staleServes: new Counter({ name: 'hexhub_stale_serves_total', help: 'Stored copies served because the upstream was down or disabled', labelNames, registers: [registry] }),
+    upstreamErrors: new Counter({
+      name: 'hexhub_upstream_errors_total',
+      help: 'Failed upstream attempts (network, timeout, 5xx, verification)',
+      labelNames: ['kind', 'reason'] as const,
+      registers: [registry],
+    }),
+    verificationFailures: new Counter({
+      name: 'hexhub_verification_failures_total',
+      help: 'Upstream bodies refused by verification',
+      labelNames: ['kind', 'reason'] as const,
+      registers: [registry],
+    }),
+    bytesServed: new Counter({ name: 'hexhub_bytes_served_total', help: 'Body bytes sent to clients', labelNames, registers: [registry] }),
+    upstreamBytes: new Counter({ name: 'hexhub_upstream_bytes_total', help: 'Body bytes received from the upstream', labelNames, registers: [registry] }),
+    upstreamRequests: new Counter({
+      name: 'hexhub_upstream_requests_total',
+      help: 'HTTP requests sent to the upstream, by status',
+      labelNames: ['kind', 'status'] as const,
+      registers: [registry],
+    }),
+    upstreamLatency: new Histogram({
+      name: 'hexhub_upstream_latency_seconds',
+      help: 'Time from upstream request to response headers',
+      labelNames,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+  };
+}

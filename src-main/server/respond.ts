@@ -1,0 +1,96 @@
+// Writing repository responses: stored objects with validators, and plain-text errors.
+// Bytes go out exactly as stored: no Content-Encoding, no transcoding (Hex and rebar3
+// verify the raw upstream bytes).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { BlobStore } from '../store/blob-store.js';
+import type { CacheEntry } from '../store/cache-index.js';
+import type { HttpError } from './http-error.js';
+
+/** Objects up to this size are read in one call; larger ones are streamed. */
+const SMALL_OBJECT = 256 * 1024;
+
+export function etagOf(entry: CacheEntry): string {
+  return entry.etag ?? `"${entry.sha256}"`;
+}
+
+/** RFC 9110 weak comparison of If-None-Match against our ETag. */
+export function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  const ours = etag.replace(/^W\//, '');
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === ours);
+}
+
+export interface StoredResponse {
+  contentType: string;
+  cacheControl: string;
+  cacheState: string;
+  extraHeaders?: Record<string, string>;
+}
+
+/**
+ * Sends a stored object. Returns false, having sent nothing, when the file is missing or
+ * its size disagrees with the index: the caller then treats it as a miss.
+ */
+export async function sendStored(
+  req: IncomingMessage,
+  res: ServerResponse,
+  store: BlobStore,
+  key: string,
+  entry: CacheEntry,
+  how: StoredResponse,
+): Promise<{ sent: boolean; bytes: number }> {
+  const etag = etagOf(entry);
+  const headers: Record<string, string | number> = {
+    'content-type': how.contentType,
+    etag,
+    'cache-control': how.cacheControl,
+    'x-hexhub-cache': how.cacheState,
+    ...how.extraHeaders,
+  };
+  if (matchesIfNoneMatch(req.headers['if-none-match'], etag)) {
+    delete headers['content-type'];
+    res.writeHead(304, headers).end();
+    return { sent: true, bytes: 0 };
+  }
+  let file;
+  try {
+    file = await store.open(key);
+  } catch {
+    return { sent: false, bytes: 0 };
+  }
+  try {
+    const { size } = await file.stat();
+    if (size !== entry.size) return { sent: false, bytes: 0 };
+    headers['content-length'] = size;
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') {
+      res.end();
+      return { sent: true, bytes: 0 };
+    }
+    if (size <= SMALL_OBJECT) {
+      res.end(await file.readFile());
+    } else {
+      await pipeline(file.createReadStream({ autoClose: false }), res).catch(() => res.destroy());
+    }
+    return { sent: true, bytes: size };
+  } finally {
+    await file.close();
+  }
+}
+
+export function sendError(res: ServerResponse, error: HttpError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = `${error.message}\n`;
+  res.writeHead(error.status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...error.headers,
+  });
+  res.end(body);
+}

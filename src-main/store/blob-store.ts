@@ -1,0 +1,93 @@
+// Bytes on disk. Objects are written to a temporary file and renamed into place only
+// once verified, so the cache folder only ever holds whole, verified objects: a crash
+// leaves at most a stray temporary file, which start-up removes.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat, readdir, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+export interface TempFile {
+  path: string;
+  stream: WriteStream;
+}
+
+export class BlobStore {
+  readonly root: string;
+  readonly tmpDir: string;
+
+  constructor(dataDir: string) {
+    this.root = resolve(dataDir, 'cache');
+    this.tmpDir = resolve(dataDir, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.root, { recursive: true });
+  }
+
+  /** Absolute path of a key; refuses anything that would leave the cache folder. */
+  path(key: string): string {
+    const full = resolve(this.root, key);
+    if (!full.startsWith(this.root + sep)) throw new Error(`refusing path outside the cache: ${key}`);
+    return full;
+  }
+
+  createTemp(): TempFile {
+    const path = join(this.tmpDir, `${Date.now()}-${randomBytes(6).toString('hex')}.part`);
+    return { path, stream: createWriteStream(path, { flags: 'wx' }) };
+  }
+
+  async commit(tempPath: string, key: string): Promise<void> {
+    const target = this.path(key);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(tempPath, target);
+  }
+
+  async discard(tempPath: string): Promise<void> {
+    await rm(tempPath, { force: true });
+  }
+
+  async write(key: string, body: Buffer): Promise<void> {
+    const temp = this.createTemp();
+    await new Promise<void>((done, fail) => {
+      temp.stream.on('error', fail);
+      temp.stream.end(body, done);
+    }).catch(async (error) => {
+      await this.discard(temp.path);
+      throw error;
+    });
+    await this.commit(temp.path, key);
+  }
+
+  open(key: string): Promise<FileHandle> {
+    return open(this.path(key), 'r');
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.path(key))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
+  }
+
+  /** Every stored object's key (for start-up reconciliation). */
+  async *list(dir = this.root): AsyncGenerator<string> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) yield* this.list(full);
+      else if (entry.isFile()) yield relative(this.root, full).split(sep).join('/');
+    }
+  }
+}

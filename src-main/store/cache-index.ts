@@ -1,0 +1,175 @@
+// What is cached: one entry per stored object, kept in lowdb. Reads come from memory;
+// changes are written in batches (a request never waits for the index file), and the
+// index can be rebuilt from the files, so losing the last batch in a crash is harmless.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { BlobStore } from './blob-store.js';
+import { describeKey, isValidKey, type ObjectKind } from './keys.js';
+
+export interface CacheEntry {
+  kind: ObjectKind;
+  package?: string;
+  version?: string;
+  size: number;
+  /** SHA-256 of the stored bytes, lowercase hex; the ETag clients see derives from it. */
+  sha256: string;
+  /** The ETag clients see, where it is not `"<sha256>"` (docs keep the upstream's). */
+  etag?: string;
+  /** The upstream's ETag, for conditional revalidation. */
+  upstreamEtag?: string;
+  contentType?: string;
+  fetchedAt: number;
+  /** When the upstream last confirmed this copy (mutable resources). */
+  validatedAt: number;
+  lastUsedAt: number;
+  hits: number;
+}
+
+interface IndexData {
+  schema: 1;
+  entries: Record<string, CacheEntry>;
+}
+
+export type IndexChange = { type: 'stored' | 'removed'; key: string; entry?: CacheEntry };
+
+export class CacheIndex {
+  private readonly db: Low<IndexData>;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<(change: IndexChange) => void>();
+
+  constructor(
+    dataDir: string,
+    private readonly log: Logger,
+    private readonly flushDelayMs = 1000,
+  ) {
+    this.db = new Low<IndexData>(new JSONFile<IndexData>(join(dataDir, 'index.json')), { schema: 1, entries: {} });
+  }
+
+  async load(): Promise<void> {
+    try {
+      await this.db.read();
+    } catch (error) {
+      // A damaged index is only a cache of what the files say; start afresh and rebuild.
+      this.log.warn({ error: (error as Error).message }, 'cache index unreadable, rebuilding it from the stored files');
+      this.db.data = { schema: 1, entries: {} };
+    }
+    if (!this.db.data || typeof this.db.data.entries !== 'object') this.db.data = { schema: 1, entries: {} };
+  }
+
+  private get entries(): Record<string, CacheEntry> {
+    return this.db.data.entries;
+  }
+
+  get(key: string): CacheEntry | undefined {
+    return Object.hasOwn(this.entries, key) ? this.entries[key] : undefined;
+  }
+
+  all(): [string, CacheEntry][] {
+    return Object.entries(this.entries);
+  }
+
+  get size(): number {
+    return Object.keys(this.entries).length;
+  }
+
+  onChange(listener: (change: IndexChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  put(key: string, entry: CacheEntry): void {
+    this.entries[key] = entry;
+    this.scheduleFlush();
+    for (const listener of this.listeners) listener({ type: 'stored', key, entry });
+  }
+
+  delete(key: string): void {
+    if (!Object.hasOwn(this.entries, key)) return;
+    delete this.entries[key];
+    this.scheduleFlush();
+    for (const listener of this.listeners) listener({ type: 'removed', key });
+  }
+
+  /** A served hit: counted in memory, persisted with the next batch. */
+  touch(entry: CacheEntry): void {
+    entry.hits += 1;
+    entry.lastUsedAt = Date.now();
+    this.scheduleFlush();
+  }
+
+  markValidated(entry: CacheEntry): void {
+    entry.validatedAt = Date.now();
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.flushDelayMs);
+    this.timer.unref();
+  }
+
+  /** Writes the index now (lowdb writes a temporary file and renames it, so a crash keeps the old one). */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.writing = this.writing
+      .then(() => this.db.write())
+      .catch((error: Error) => this.log.error({ error: error.message }, 'could not write the cache index'));
+    return this.writing;
+  }
+
+  /**
+   * Makes the index agree with the files: drops entries whose file is gone or has the
+   * wrong size, and indexes files that a crash left unrecorded (they were only renamed
+   * into place after verification, so they are whole).
+   */
+  async reconcile(store: BlobStore): Promise<{ dropped: number; adopted: number }> {
+    let dropped = 0;
+    let adopted = 0;
+    for (const [key, entry] of this.all()) {
+      const size = isValidKey(key) ? await store.size(key) : undefined;
+      if (size !== entry.size) {
+        if (size !== undefined) await store.remove(key);
+        this.delete(key);
+        dropped++;
+      }
+    }
+    for await (const key of store.list()) {
+      if (this.get(key)) continue;
+      if (!isValidKey(key)) {
+        await store.remove(key);
+        continue;
+      }
+      const { size, sha256 } = await hashFile(store.path(key));
+      const info = describeKey(key);
+      const now = Date.now();
+      this.put(key, { ...info, size, sha256, fetchedAt: now, validatedAt: 0, lastUsedAt: now, hits: 0 });
+      adopted++;
+    }
+    if (dropped || adopted) {
+      this.log.info({ event: 'index_reconciled', dropped, adopted }, 'cache index reconciled with stored files');
+      await this.flush();
+    }
+    return { dropped, adopted };
+  }
+}
+
+export async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
