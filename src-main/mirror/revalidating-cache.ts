@@ -47,9 +47,6 @@ export function isMissingStatus(status: number): boolean {
   return status === 404 || status === 403 || status === 410;
 }
 
-/** A second forced revalidation within this window reuses the first one's answer. */
-const RECENT_MS = 2000;
-
 export class RevalidatingCache {
   private readonly inflight = new Map<string, Promise<MutableResult>>();
 
@@ -71,9 +68,7 @@ export class RevalidatingCache {
     const entry = this.index.get(spec.key);
     const now = Date.now();
     if (entry) {
-      const age = now - entry.validatedAt;
-      const fresh = options.force ? age < RECENT_MS : age < spec.ttlMs;
-      if (fresh) return { key: spec.key, entry, state: 'HIT' };
+      if (!options.force && now - entry.validatedAt < spec.ttlMs) return { key: spec.key, entry, state: 'HIT' };
     }
     if (!this.upstream.enabled) {
       if (entry) return this.stale(spec, entry, 'upstream disabled (offline mode)');

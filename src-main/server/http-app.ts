@@ -7,7 +7,7 @@ export function createHttpApp(metrics: Metrics): FastifyInstance {
   const app = Fastify({
     logger: false,
     // HEX_MIRROR=https://m/ makes Hex ask for //packages/x (hex-protocol.md §4.1).
-    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 300 },
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 8192 },
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
     return503OnClosing: true,

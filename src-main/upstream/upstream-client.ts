@@ -96,6 +96,11 @@ export class UpstreamClient {
   /** One attempt: resolves once response headers arrive. */
   private attempt(url: string, options: OpenOptions): Promise<UpstreamResponse> {
     const t = this.config.timeoutMs;
+    // A signal of its own per request: got keeps listening to the signal it is given even
+    // after the body is done, and would then raise an error nobody handles.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     const request: GotRequest = got.stream(url, {
       decompress: false,
       throwHttpErrors: false,
@@ -104,8 +109,12 @@ export class UpstreamClient {
       retry: { limit: 0 },
       timeout: { lookup: t, connect: t, secureConnect: t, response: t, socket: t },
       headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...options.headers },
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: controller.signal,
     });
+    const unlink = () => options.signal?.removeEventListener('abort', onAbort);
+    request.once('end', unlink).once('close', unlink).once('error', unlink);
+    // Errors after the body was consumed (a late abort) have no reader left; drop them here.
+    request.on('error', () => undefined);
     return new Promise((resolve, reject) => {
       const onError = (error: unknown) => reject(describe(error));
       request.once('error', onError);

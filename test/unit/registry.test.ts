@@ -196,10 +196,10 @@ describe('registry v2', () => {
     expect(versions.packages[0]!.versions).toContain('1.0.0');
   });
 
-  // registry.ts `hex()` only accepts Buffers: decodePackage() is typed to take a Uint8Array,
-  // but for a plain Uint8Array protobufjs returns Uint8Array bytes fields, and the checksums
-  // silently decode as '' / undefined. Fix in src-main/hex/registry.ts (see the report).
-  it.fails('decodePackage keeps checksums when given a plain Uint8Array (KNOWN BUG in registry.ts hex())', () => {
+  // decodePackage() is typed to take a Uint8Array, but for a plain Uint8Array protobufjs
+  // returns Uint8Array (not Buffer) bytes fields, which registry.ts `hex()` discards: the
+  // checksums silently decode as '' / undefined.
+  it('decodePackage keeps checksums when given a plain Uint8Array', () => {
     const payload = encodePackage(repo.packageRecord('bar')!);
     const decoded = decodePackage(new Uint8Array(payload));
     expect(decoded.releases[1]!.innerChecksum).toBe(repo.release('bar', '1.0.0')!.innerChecksum);
