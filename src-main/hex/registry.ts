@@ -148,7 +148,7 @@ export function openSigned(body: Uint8Array, key: KeyObject): Buffer {
 }
 
 function hex(bytes: unknown): string | undefined {
-  return Buffer.isBuffer(bytes) && bytes.length > 0 ? bytes.toString('hex') : undefined;
+  return bytes instanceof Uint8Array && bytes.length > 0 ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') : undefined;
 }
 
 function checkRepository(actual: unknown, expected: string): void {

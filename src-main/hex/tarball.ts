@@ -36,6 +36,9 @@ export async function readTarball(input: Readable): Promise<TarballSummary> {
   let index = 0;
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
+      // When the archive fails mid-entry, tar-stream destroys the entry stream with the same
+      // error it reports on `extract`; without a listener that second emit would be thrown.
+      stream.on('error', () => undefined);
       const expected = MEMBER_ORDER[index++];
       if (header.name !== expected) {
         stream.resume();

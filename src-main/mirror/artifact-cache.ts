@@ -168,6 +168,7 @@ export class ArtifactCache {
             hash.update(chunk);
             gzipCheck?.update(chunk);
             if (!temp.stream.write(chunk)) await drained(temp.stream);
+            if (temp.stream.errored) throw new HttpError(507, `could not store ${spec.key}: ${temp.stream.errored.message}`);
             if (held) await writeLive(held);
             held = chunk;
           }

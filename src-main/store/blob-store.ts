@@ -35,7 +35,11 @@ export class BlobStore {
 
   createTemp(): TempFile {
     const path = join(this.tmpDir, `${Date.now()}-${randomBytes(6).toString('hex')}.part`);
-    return { path, stream: createWriteStream(path, { flags: 'wx' }) };
+    const stream = createWriteStream(path, { flags: 'wx' });
+    // Write errors (a full disk) are read from `stream.errored` and `finished()` by the
+    // writer; this listener only keeps them from being thrown as uncaught.
+    stream.on('error', () => undefined);
+    return { path, stream };
   }
 
   async commit(tempPath: string, key: string): Promise<void> {

@@ -2,7 +2,8 @@
 // way hex_core builds them), a signed in-memory repository and hex.pm API documents.
 //
 //   testKeys() / otherKeys()                 cached RSA-2048 pairs (PKCS8 / SPKI PEM)
-//   buildTarball(spec)                       → { bytes, innerChecksum, outerChecksum, ... }
+//   buildTarball(spec, opts?)                → { bytes, innerChecksum, outerChecksum, ... }
+//                                              opts: revision, formatVersion, declaredChecksum, memberOrder (fault cases)
 //   buildDocsTarball(name, version, html?)   → gzip(tar[index.html, ...])
 //   signPayload / packSigned / unpackSigned  low-level gzip(Signed) helpers for fault cases
 //   encodeErlangTerm(value)                  term_to_binary for JSON-like values (API bodies)
@@ -15,7 +16,7 @@
 //
 // Everything is deterministic: the same specs published in the same order give the same
 // bytes (and therefore the same checksums and ETags) in every run.
-import { createHash, createSign, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey, createSign, generateKeyPairSync } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { encodeNames, encodePackage, encodeVersions, type PackageRecord, type NamesRecord, type VersionsRecord } from '../../src-main/hex/registry.js';
@@ -502,9 +503,8 @@ export interface PackageBodyOptions extends BodyOptions {
 export interface FixtureRepoOptions {
   /** Repository name written into every record (default "hexpm"). */
   repository?: string;
-  /** Signing key (default testKeys()). Pass publicKeyPem too if you want repo.publicKeyPem right. */
+  /** Signing key (default testKeys().privateKeyPem); the public key is derived from it. */
   privateKeyPem?: string;
-  publicKeyPem?: string;
 }
 
 const BASE_TIME = 1_700_000_000;
@@ -518,9 +518,10 @@ export class FixtureRepo {
 
   constructor(options: FixtureRepoOptions = {}) {
     this.repository = options.repository ?? 'hexpm';
-    const keys = options.privateKeyPem ? undefined : testKeys();
-    this.privateKeyPem = options.privateKeyPem ?? keys!.privateKeyPem;
-    this.publicKeyPem = options.publicKeyPem ?? keys?.publicKeyPem ?? '';
+    this.privateKeyPem = options.privateKeyPem ?? testKeys().privateKeyPem;
+    this.publicKeyPem = options.privateKeyPem
+      ? createPublicKey(options.privateKeyPem).export({ type: 'spki', format: 'pem' }).toString()
+      : testKeys().publicKeyPem;
   }
 
   private nextTime(): number {

@@ -206,3 +206,15 @@ describe('registry v2', () => {
     expect(decoded.releases[1]!.outerChecksum).toBe(repo.release('bar', '1.0.0')!.outerChecksum);
   });
 });
+
+describe('FixtureRepo options', () => {
+  it('signs with its own key and repository name', async () => {
+    const corp = new FixtureRepo({ repository: 'corp', privateKeyPem: otherKeys().privateKeyPem });
+    expect(corp.publicKeyPem).toBe(otherKeys().publicKeyPem);
+    await corp.publish({ name: 'secret', version: '0.1.0' });
+    const result = verifyRegistryBody(corp.packageBody('secret')!, loadPublicKey(corp.publicKeyPem), { kind: 'package', repository: 'corp', packageName: 'secret' });
+    expect(result.kind).toBe('package');
+    expectRegistryError(() => verifyRegistryBody(corp.packageBody('secret')!, key(), { kind: 'package', repository: 'corp', packageName: 'secret' }), 'bad_signature');
+    expect(corp.packageBody('nope')).toBeUndefined();
+  });
+});
