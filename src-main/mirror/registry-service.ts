@@ -2,7 +2,7 @@
 // Hex and rebar3 verify them, and the release checksums that tarballs are checked against.
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { loadPublicKey, RegistryError, verifyRegistryBody, type PackageRecord, type RegistryKind } from '../hex/registry.js';
+import { loadPublicKey, RegistryError, verifyRegistryBody, type PackageRecord, type RegistryKind, type VerifiedRecord } from '../hex/registry.js';
 import { HttpError } from '../server/http-error.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
@@ -57,11 +57,10 @@ export class RegistryService {
       url: this.upstream.url + path,
       ttlMs: this.ttlMs(),
       maxBytes: MAX_REGISTRY_BYTES,
-      verify: (body) => void this.verify(body, kind, packageName),
-      onStored: (body) => {
-        if (kind !== 'package') return;
-        const verified = this.verify(body, 'package', packageName);
-        this.remember(verified.record as PackageRecord);
+      verify: (body) => this.verify(body, kind, packageName),
+      onStored: (verified) => {
+        const result = verified as VerifiedRecord;
+        if (result.kind === 'package') this.remember(result.record);
       },
     };
   }

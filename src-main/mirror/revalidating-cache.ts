@@ -19,10 +19,10 @@ export interface MutableSpec {
   headers?: Record<string, string>;
   ttlMs: number;
   maxBytes: number;
-  /** Throws (with a reason for the client) if the body must not be stored. */
-  verify(body: Buffer, headers: IncomingHttpHeaders): void;
-  /** Called with a body that was just verified and stored. */
-  onStored?(body: Buffer): void;
+  /** Throws (with a reason for the client) if the body must not be stored; may return what it decoded. */
+  verify(body: Buffer, headers: IncomingHttpHeaders): unknown;
+  /** Called with what `verify` returned, once the body is stored. */
+  onStored?(verified: unknown): void;
 }
 
 export type CacheState = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE';
@@ -91,8 +91,11 @@ export class RevalidatingCache {
   private async refresh(spec: MutableSpec, entry: CacheEntry | undefined): Promise<MutableResult> {
     const started = performance.now();
     const headers = { ...spec.headers, ...(entry?.upstreamEtag ? { 'if-none-match': entry.upstreamEtag } : {}) };
-    const logFetch = (outcome: string, extra: Record<string, unknown> = {}) =>
-      this.log.info({ event: 'upstream_fetch', kind: spec.kind, url: spec.url, outcome, ms: Math.round(performance.now() - started), ...extra }, `upstream ${outcome}`);
+    const logFetch = (outcome: string, extra: Record<string, unknown> = {}) => {
+      const line = { event: 'upstream_fetch', kind: spec.kind, url: spec.url, outcome, ms: Math.round(performance.now() - started), ...extra };
+      if (outcome === 'error' || outcome === 'rejected') this.log.warn(line, `upstream ${outcome}`);
+      else this.log.info(line, `upstream ${outcome}`);
+    };
 
     let response;
     try {
@@ -120,8 +123,9 @@ export class RevalidatingCache {
       throw new HttpError(502, `upstream answered ${response.status} for ${spec.key}`);
     }
 
+    let verified: unknown;
     try {
-      spec.verify(response.body, response.headers);
+      verified = spec.verify(response.body, response.headers);
     } catch (error) {
       const reason = (error as Error).message;
       this.metrics.verificationFailures.inc({ kind: spec.kind, reason: (error as { code?: string }).code ?? 'invalid' });
@@ -151,7 +155,7 @@ export class RevalidatingCache {
       hits: entry?.hits ?? 0,
     };
     this.index.put(spec.key, stored);
-    spec.onStored?.(response.body);
+    spec.onStored?.(verified);
     if (entry) this.metrics.revalidations.inc({ kind: spec.kind, result: 'changed' });
     logFetch(entry ? 'changed' : 'stored', { bytes: response.body.length });
     return { key: spec.key, entry: stored, state: entry ? 'REVALIDATED' : 'MISS' };

@@ -39,6 +39,7 @@ export type IndexChange = { type: 'stored' | 'removed'; key: string; entry?: Cac
 export class CacheIndex {
   private readonly db: Low<IndexData>;
   private timer: NodeJS.Timeout | undefined;
+  private flushDueAt = 0;
   private writing: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<(change: IndexChange) => void>();
 
@@ -84,35 +85,42 @@ export class CacheIndex {
 
   put(key: string, entry: CacheEntry): void {
     this.entries[key] = entry;
-    this.scheduleFlush();
+    this.scheduleFlush(this.flushDelayMs);
     for (const listener of this.listeners) listener({ type: 'stored', key, entry });
   }
 
   delete(key: string): void {
     if (!Object.hasOwn(this.entries, key)) return;
     delete this.entries[key];
-    this.scheduleFlush();
+    this.scheduleFlush(this.flushDelayMs);
     for (const listener of this.listeners) listener({ type: 'removed', key });
   }
 
-  /** A served hit: counted in memory, persisted with the next batch. */
+  /**
+   * A served hit: counted in memory and persisted lazily. Hits are frequent and losing a
+   * few counts in a crash is harmless, so they do not make the whole index be rewritten
+   * every second under load.
+   */
   touch(entry: CacheEntry): void {
     entry.hits += 1;
     entry.lastUsedAt = Date.now();
-    this.scheduleFlush();
+    this.scheduleFlush(this.flushDelayMs * 30);
   }
 
   markValidated(entry: CacheEntry): void {
     entry.validatedAt = Date.now();
-    this.scheduleFlush();
+    this.scheduleFlush(this.flushDelayMs);
   }
 
-  private scheduleFlush(): void {
-    if (this.timer) return;
+  private scheduleFlush(delayMs: number): void {
+    const due = Date.now() + delayMs;
+    if (this.timer && this.flushDueAt <= due) return;
+    clearTimeout(this.timer);
+    this.flushDueAt = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.flush();
-    }, this.flushDelayMs);
+    }, delayMs);
     this.timer.unref();
   }
 

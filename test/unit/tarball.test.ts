@@ -8,15 +8,9 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MEMBER_ORDER, readTarball, TarballError } from '../../src-main/hex/tarball.js';
 import { buildTarball, FixtureRepo, listTar } from '../support/hex-fixtures.js';
+import { requireTool } from '../support/tools.js';
 
-const hasErl = (() => {
-  try {
-    execFileSync('erl', ['-noshell', '-eval', 'halt().'], { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasErl = requireTool('erl', 'apt-get install erlang-nox', ['-noshell', '-eval', 'halt().']);
 
 /** Feeds the bytes in small chunks, like a network stream. */
 function stream(bytes: Buffer, chunk = 700): Readable {
