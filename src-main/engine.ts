@@ -1,18 +1,30 @@
-// The mirror engine, composed: everything the headless server and the desktop app run.
-// It never imports electron.
+// The mirror engine, composed: everything the headless server, the CLI and the desktop app
+// run. It never imports electron.
 import type { AddressInfo } from 'node:net';
+import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { Config } from './config/config.js';
+import type { JobView, PrewarmRequest, SettingsResponse, StatusResponse } from '../src-shared/contract.js';
+import { applySettingsPatch, settingsOf, withSettings, type Config } from './config/config.js';
+import { saveSettings } from './config/saved-settings.js';
+import { AccessGuard, allowedHosts, loadOrCreateToken } from './control/access.js';
+import { CacheAdmin } from './control/cache-admin.js';
+import { Catalog } from './control/catalog.js';
+import { registerControlRoutes, ValidationError } from './control/control-routes.js';
+import { EventBus } from './control/event-bus.js';
 import { ArtifactCache } from './mirror/artifact-cache.js';
 import { RegistryService } from './mirror/registry-service.js';
+import { ReleaseArtifacts } from './mirror/release-artifacts.js';
 import { registerRepositoryRoutes } from './mirror/repository-routes.js';
 import { RevalidatingCache } from './mirror/revalidating-cache.js';
+import { JobManager } from './prewarm/jobs.js';
 import { createHttpApp } from './server/http-app.js';
 import { createLogger } from './server/logger.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
 import { BlobStore } from './store/blob-store.js';
 import { CacheIndex } from './store/cache-index.js';
+import { acquireDataDirLock, type DataDirLock } from './store/data-dir-lock.js';
 import { UpstreamClient } from './upstream/upstream-client.js';
+import { VERSION } from './version.js';
 
 export interface Engine {
   readonly config: Config;
@@ -21,10 +33,22 @@ export interface Engine {
   readonly index: CacheIndex;
   readonly store: BlobStore;
   readonly upstream: UpstreamClient;
-  /** Listens and returns the base URL, e.g. http://127.0.0.1:4000. */
+  readonly catalog: Catalog;
+  readonly admin: CacheAdmin;
+  readonly jobs: JobManager;
+  readonly events: EventBus;
+  /** The control API token (after start or open). */
+  readonly token: string;
+  /** Opens the data dir (lock, index) without listening: for CLI commands. */
+  open(role?: 'prewarm' | 'verify' | 'status'): Promise<void>;
+  /** Opens the data dir, listens, and returns the base URL, e.g. http://127.0.0.1:4000. */
   start(): Promise<string>;
   /** Aborts downloads in flight (discarding their partial files), closes the server, writes the index. */
   stop(): Promise<void>;
+  status(): Promise<StatusResponse>;
+  settings(): SettingsResponse;
+  updateSettings(patch: Record<string, unknown>): Promise<SettingsResponse>;
+  prewarm(request: PrewarmRequest): Promise<JobView>;
 }
 
 export interface EngineOptions {
@@ -33,10 +57,18 @@ export interface EngineOptions {
   processMetrics?: boolean;
 }
 
-export function createEngine(config: Config, options: EngineOptions = {}): Engine {
+async function total(counter: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
+  return (await counter.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
+
+export function createEngine(initial: Config, options: EngineOptions = {}): Engine {
+  let config = initial;
+  const getConfig = () => config;
   const log = options.log ?? createLogger(config.logLevel);
   const metrics = createMetrics({ defaultMetrics: options.processMetrics ?? false });
   const shutdown = new AbortController();
+  const events = new EventBus();
+  const transferWatchers = new Set<(key: string, bytes: number, total?: number) => void>();
   const store = new BlobStore(config.dataDir);
   const index = new CacheIndex(config.dataDir, log);
   const upstream = new UpstreamClient(config.upstream, log, metrics);
@@ -50,37 +82,184 @@ export function createEngine(config: Config, options: EngineOptions = {}): Engin
     metrics,
     () => ({ attempts: config.upstream.retryAttempts, delayMs: config.upstream.retryDelayMs }),
     shutdown.signal,
+    {
+      started: (transfer) => events.publish({ type: 'transfer', transfer: { ...transfer } }),
+      progress: (transfer) => {
+        events.publishCoalesced(transfer.id, { type: 'transfer', transfer: { ...transfer } });
+        for (const watch of transferWatchers) watch(transfer.key, transfer.bytes, transfer.totalBytes);
+      },
+      ended: (transfer, outcome, error) => {
+        events.cancelCoalesced(transfer.id);
+        events.publish({ type: 'transfer-end', id: transfer.id, key: transfer.key, outcome, ...(error ? { error } : {}) });
+      },
+    },
   );
+  const releases = new ReleaseArtifacts(getConfig, registry, artifacts, index, upstream, metrics);
+  const catalog = new Catalog(index, registry, config.dataDir);
+  const admin = new CacheAdmin(config.dataDir, store, index, catalog, log);
+  const jobs = new JobManager({
+    registry,
+    releases,
+    config: getConfig,
+    log,
+    publish: (event, coalesceKey) => {
+      if (coalesceKey) return events.publishCoalesced(coalesceKey, event);
+      if (event.type === 'job') events.cancelCoalesced(`job:${event.job.id}`);
+      events.publish(event);
+    },
+    onTransfer: (watch) => {
+      transferWatchers.add(watch);
+      return () => transferWatchers.delete(watch);
+    },
+    signal: shutdown.signal,
+  });
   const app = createHttpApp(metrics);
-  registerRepositoryRoutes(app, { config: () => config, registry, mutable, artifacts, upstream, store, index, metrics, log });
-
+  const startedAt = Date.now();
+  let url = '';
+  let token = '';
+  let lock: DataDirLock | undefined;
   let reconciling: Promise<unknown> = Promise.resolve();
 
-  return {
-    config,
+  index.onChange((change) => {
+    events.publish({ type: 'cache', change: change.type, key: change.key });
+    if (change.type === 'stored' && (change.entry?.kind === 'tarball' || change.entry?.kind === 'docs')) {
+      void admin.enforceCap(config.sizeCapBytes).catch((error: Error) => log.error({ error: error.message }, 'eviction failed'));
+    }
+  });
+
+  const healthView = () => ({
+    url: config.upstream.url,
+    enabled: config.upstream.enabled,
+    reachable: upstream.health.reachable ?? null,
+    ...(upstream.health.lastError ? { lastError: upstream.health.lastError } : {}),
+    ...(upstream.health.lastErrorAt ? { lastErrorAt: upstream.health.lastErrorAt } : {}),
+    ...(upstream.health.lastOkAt ? { lastOkAt: upstream.health.lastOkAt } : {}),
+    ...(upstream.health.latencyMs !== undefined ? { latencyMs: upstream.health.latencyMs } : {}),
+  });
+  upstream.onHealthChange(() => events.publish({ type: 'health', upstream: healthView() }));
+
+  const settingsView = (): SettingsResponse => ({ values: settingsOf(config), fixedByEnv: config.fixedByEnv });
+
+  const engine: Engine = {
+    get config() {
+      return config;
+    },
     log,
     metrics,
     index,
     store,
     upstream,
-    async start() {
+    catalog,
+    admin,
+    jobs,
+    events,
+    get token() {
+      return token;
+    },
+
+    async open(role = 'status') {
+      await mkdir(config.dataDir, { recursive: true });
+      lock = await acquireDataDirLock(config.dataDir, role);
       await store.init();
       await index.load();
-      await app.listen({ host: config.host, port: config.port });
+      catalog.rebuild();
+      token = await loadOrCreateToken(config.dataDir);
+      await index.reconcile(store);
+    },
+
+    async start() {
+      await mkdir(config.dataDir, { recursive: true });
+      lock = await acquireDataDirLock(config.dataDir, 'server');
+      try {
+        await store.init();
+        await index.load();
+        catalog.rebuild();
+        token = await loadOrCreateToken(config.dataDir);
+        const guard = new AccessGuard(token, () => allowedHosts(config.host, (app.server.address() as AddressInfo).port));
+        registerControlRoutes(app, {
+          guard,
+          status: () => engine.status(),
+          catalog,
+          admin,
+          settings: settingsView,
+          updateSettings: (patch) => engine.updateSettings(patch),
+          sizeCap: () => config.sizeCapBytes,
+          jobs,
+          events,
+          log,
+        });
+        registerRepositoryRoutes(app, { config: getConfig, registry, mutable, releases, store, index, metrics, log });
+        await app.listen({ host: config.host, port: config.port });
+      } catch (error) {
+        await lock.release();
+        throw error;
+      }
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      url = `http://${host}:${address.port}`;
+      await lock.update({ url });
       // Files a crash left unrecorded are adopted in the background; serving does not wait.
       reconciling = index.reconcile(store).catch((error: Error) => log.error({ error: error.message }, 'cache reconciliation failed'));
-      log.info({ event: 'listening', host: address.address, port: address.port, upstream: config.upstream.url, dataDir: config.dataDir }, 'mirror listening');
-      return `http://${host}:${address.port}`;
+      log.info({ event: 'listening', url, upstream: config.upstream.url, dataDir: config.dataDir }, 'mirror listening');
+      return url;
     },
+
     async stop() {
       shutdown.abort(new Error('shutting down'));
+      jobs.cancelAll();
       await Promise.all([app.close(), artifacts.settle(), mutable.settle()]);
       await reconciling;
       await index.flush();
+      await lock?.release();
       log.info({ event: 'stopped' }, 'mirror stopped');
       log.flush?.();
     },
+
+    async status() {
+      const counts = catalog.counts();
+      return {
+        version: VERSION,
+        url,
+        dataDir: config.dataDir,
+        startedAt,
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+        offline: !config.upstream.enabled,
+        upstream: healthView(),
+        counters: {
+          hits: await total(metrics.hits),
+          misses: await total(metrics.misses),
+          staleServes: await total(metrics.staleServes),
+          bytesServed: await total(metrics.bytesServed),
+          upstreamBytes: await total(metrics.upstreamBytes),
+          upstreamErrors: await total(metrics.upstreamErrors),
+          verificationFailures: await total(metrics.verificationFailures),
+        },
+        cache: counts,
+        busy: { transfers: artifacts.active, jobs: jobs.active },
+      };
+    },
+
+    settings: settingsView,
+
+    async updateSettings(patch) {
+      const result = applySettingsPatch(config, patch);
+      if (result.errors) throw new ValidationError(result.errors);
+      config = withSettings(config, result.settings);
+      upstream.updateConfig(config.upstream);
+      registry.updateConfig(config.upstream);
+      // Values fixed by the environment are not saved: they come from the environment each start.
+      const saved: Record<string, unknown> = { ...result.settings };
+      for (const name of Object.keys(config.fixedByEnv)) delete saved[name];
+      await saveSettings(config.dataDir, saved);
+      log.info({ event: 'settings_changed', fields: Object.keys(patch) }, 'settings changed');
+      const view = settingsView();
+      events.publish({ type: 'settings', settings: view });
+      events.publish({ type: 'health', upstream: healthView() });
+      void admin.enforceCap(config.sizeCapBytes);
+      return view;
+    },
+
+    prewarm: (request) => jobs.start(request),
   };
+  return engine;
 }

@@ -1,9 +1,11 @@
-// Start-up configuration: environment variables (the names the original HexHub used),
-// overridden by command-line flags. Every value is validated here, once, so a typo
-// fails at start with the variable's name rather than as a confusing error later.
+// Configuration: defaults, then settings saved from the dashboard, then environment
+// variables (the names the original HexHub used), then command-line flags. Every value is
+// validated here, once, by the same rules whichever way it came in, so a typo fails at
+// start with the variable's name, and the settings API reports the same errors per field.
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import envPaths from 'env-paths';
+import type { SettingName, Settings } from '../../src-shared/contract.js';
 import { loadPublicKey } from '../hex/registry.js';
 import { HEXPM_PUBLIC_KEY } from '../hex/hexpm-key.js';
 
@@ -25,8 +27,13 @@ export interface Config {
   dataDir: string;
   /** Registry resources older than this are revalidated with the upstream. */
   registryTtlSeconds: number;
+  /** Tarballs and docs beyond this are evicted, least recently used first; null: no cap. */
+  sizeCapBytes: number | null;
+  prewarmConcurrency: number;
   logLevel: string;
   upstream: UpstreamConfig;
+  /** Settings fixed by an environment variable, which the settings API may not change. */
+  fixedByEnv: Partial<Record<SettingName, string>>;
 }
 
 /** Flags that override their environment variable. */
@@ -39,9 +46,9 @@ export interface ConfigOverrides {
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
-    message: string,
+    readonly reason: string,
   ) {
-    super(`${variable}: ${message}`);
+    super(`${variable}: ${reason}`);
     this.name = 'ConfigError';
   }
 }
@@ -57,87 +64,206 @@ function read(env: Env, name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-function parseBoolean(name: string, value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  const v = value.toLowerCase();
+// Each parser takes what came in (text from the environment, JSON from the API) and
+// returns the value or throws a message.
+function parseBoolean(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  const v = String(value).trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new ConfigError(name, `expected true or false, got "${value}"`);
+  throw new Error(`expected true or false, got "${String(value)}"`);
 }
 
-function parseInteger(name: string, value: string | number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
+function integer(min: number, max: number) {
+  return (value: unknown): number => {
+    const text = String(value).trim();
+    if (!/^\d+$/.test(text)) throw new Error(`expected a whole number, got "${text}"`);
+    const n = Number(text);
+    if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+export function parseHttpUrl(value: unknown): string {
   const text = String(value).trim();
-  if (!/^\d+$/.test(text)) throw new ConfigError(name, `expected a whole number, got "${text}"`);
-  const n = Number(text);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
-export function parseHttpUrl(name: string, value: string | undefined, fallback: string): string {
-  const text = value ?? fallback;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(name, `"${text}" is not a valid URL`);
+    throw new Error(`"${text}" is not a valid URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(name, `must be an http:// or https:// URL, got "${text}"`);
-  }
-  if (url.search || url.hash) throw new ConfigError(name, `must not have a query or fragment, got "${text}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`must be an http:// or https:// URL, got "${text}"`);
+  if (url.search || url.hash) throw new Error(`must not have a query or fragment, got "${text}"`);
+  if (url.username || url.password) throw new Error('must not contain credentials');
   return url.toString().replace(/\/+$/, '');
 }
 
-function parsePublicKey(name: string, value: string | undefined): string {
-  if (value === undefined) return HEXPM_PUBLIC_KEY;
-  let pem = value;
-  if (!value.includes('-----BEGIN')) {
+function parsePublicKey(value: unknown): string {
+  let pem = String(value).trim();
+  if (!pem.includes('-----BEGIN')) {
     try {
-      pem = readFileSync(value, 'utf8');
+      pem = readFileSync(pem, 'utf8');
     } catch (error) {
-      throw new ConfigError(name, `neither PEM text nor a readable file: ${(error as Error).message}`);
+      throw new Error(`neither PEM text nor a readable file: ${(error as Error).message}`);
     }
   }
   try {
     loadPublicKey(pem);
   } catch (error) {
-    throw new ConfigError(name, `not a valid PEM public key: ${(error as Error).message}`);
+    throw new Error(`not a valid PEM public key: ${(error as Error).message}`);
   }
   return pem;
 }
 
-function parseHost(name: string, value: string): string {
-  if (!/^[A-Za-z0-9.:[\]-]+$/.test(value)) throw new ConfigError(name, `"${value}" is not a host name or address`);
-  return value.replace(/^\[(.*)\]$/, '$1');
+function parseSizeCap(value: unknown): number | null {
+  if (value === null) return null;
+  const text = String(value).trim().toUpperCase();
+  if (text === '' || text === '0' || text === 'NONE') return null;
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)I?B?$/.exec(text);
+  if (!match) throw new Error(`expected a size in bytes (or with K, M, G, T), got "${String(value)}"`);
+  const bytes = Math.round(Number(match[1]) * 1024 ** ' KMGT'.indexOf(match[2] || ' '));
+  if (bytes < 1024 * 1024) throw new Error('must be at least 1 MiB, or empty for no cap');
+  return bytes;
 }
 
-export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): Config {
+function parseHost(value: unknown): string {
+  const text = String(value);
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(text)) throw new Error(`"${text}" is not a host name or address`);
+  return text.replace(/^\[(.*)\]$/, '$1');
+}
+
+/** The settings the dashboard may change: their variable, parser and default. */
+export const SETTINGS: { [K in SettingName]: { env: string; parse: (value: unknown) => Settings[K]; fallback: Settings[K] } } = {
+  upstreamUrl: { env: 'UPSTREAM_URL', parse: parseHttpUrl, fallback: 'https://repo.hex.pm' },
+  timeoutMs: { env: 'UPSTREAM_TIMEOUT', parse: integer(1, 3_600_000), fallback: 30_000 },
+  retryAttempts: { env: 'UPSTREAM_RETRY_ATTEMPTS', parse: integer(0, 20), fallback: 3 },
+  retryDelayMs: { env: 'UPSTREAM_RETRY_DELAY', parse: integer(0, 600_000), fallback: 1000 },
+  upstreamEnabled: { env: 'UPSTREAM_ENABLED', parse: parseBoolean, fallback: true },
+  registryTtlSeconds: { env: 'HEXHUB_REGISTRY_TTL', parse: integer(0, 7 * 24 * 3600), fallback: 300 },
+  publicKeyPem: { env: 'UPSTREAM_PUBLIC_KEY', parse: parsePublicKey, fallback: HEXPM_PUBLIC_KEY },
+  sizeCapBytes: { env: 'HEXHUB_SIZE_CAP', parse: parseSizeCap, fallback: null },
+  prewarmConcurrency: { env: 'HEXHUB_PREWARM_CONCURRENCY', parse: integer(1, 64), fallback: 8 },
+};
+
+const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+export function settingsOf(config: Config): Settings {
+  return {
+    upstreamUrl: config.upstream.url,
+    timeoutMs: config.upstream.timeoutMs,
+    retryAttempts: config.upstream.retryAttempts,
+    retryDelayMs: config.upstream.retryDelayMs,
+    upstreamEnabled: config.upstream.enabled,
+    registryTtlSeconds: config.registryTtlSeconds,
+    publicKeyPem: config.upstream.publicKeyPem,
+    sizeCapBytes: config.sizeCapBytes,
+    prewarmConcurrency: config.prewarmConcurrency,
+  };
+}
+
+/** A config with `settings` applied (already validated). */
+export function withSettings(config: Config, settings: Settings): Config {
+  return {
+    ...config,
+    registryTtlSeconds: settings.registryTtlSeconds,
+    sizeCapBytes: settings.sizeCapBytes,
+    prewarmConcurrency: settings.prewarmConcurrency,
+    upstream: {
+      ...config.upstream,
+      url: settings.upstreamUrl,
+      timeoutMs: settings.timeoutMs,
+      retryAttempts: settings.retryAttempts,
+      retryDelayMs: settings.retryDelayMs,
+      enabled: settings.upstreamEnabled,
+      publicKeyPem: settings.publicKeyPem,
+    },
+  };
+}
+
+/**
+ * Validates a change to the settings. Returns the new settings, or the field errors;
+ * a field fixed by the environment is an error too.
+ */
+export function applySettingsPatch(
+  config: Config,
+  patch: Record<string, unknown>,
+): { settings: Settings; errors?: undefined } | { settings?: undefined; errors: Partial<Record<string, string>> } {
+  const settings = settingsOf(config);
+  const errors: Partial<Record<string, string>> = {};
+  for (const [name, value] of Object.entries(patch)) {
+    if (!(SETTING_NAMES as string[]).includes(name)) {
+      errors[name] = 'not a setting';
+      continue;
+    }
+    const key = name as SettingName;
+    const fixed = config.fixedByEnv[key];
+    if (fixed) {
+      errors[name] = `fixed by the environment variable ${fixed}`;
+      continue;
+    }
+    try {
+      (settings as unknown as Record<string, unknown>)[key] = SETTINGS[key].parse(value as never);
+    } catch (error) {
+      errors[name] = (error as Error).message;
+    }
+  }
+  return Object.keys(errors).length > 0 ? { errors } : { settings };
+}
+
+export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}, saved: Partial<Settings> = {}): Config {
+  const field = <T>(variable: string, value: unknown, parse: (v: unknown) => T): T => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new ConfigError(variable, (error as Error).message);
+    }
+  };
+  const fixedByEnv: Partial<Record<SettingName, string>> = {};
+  const settings = {} as Record<SettingName, unknown>;
+  for (const name of SETTING_NAMES) {
+    const spec = SETTINGS[name];
+    const fromEnv = read(env, spec.env);
+    if (fromEnv !== undefined) {
+      fixedByEnv[name] = spec.env;
+      settings[name] = field<unknown>(spec.env, fromEnv, spec.parse as (v: unknown) => unknown);
+    } else if (saved[name] !== undefined) {
+      // A saved value that no longer parses (a deleted key file) falls back to the default.
+      try {
+        settings[name] = spec.parse(saved[name] as never);
+      } catch {
+        settings[name] = spec.fallback;
+      }
+    } else {
+      settings[name] = spec.fallback;
+    }
+  }
   const dataDir = overrides.dataDir ?? read(env, 'HEXHUB_DATA_DIR') ?? defaultDataDir();
   const repoName = read(env, 'UPSTREAM_REPO_NAME') ?? 'hexpm';
   if (!/^[a-z][a-z0-9_]*$/.test(repoName)) throw new ConfigError('UPSTREAM_REPO_NAME', `"${repoName}" is not a repository name`);
-  return {
-    host: parseHost(overrides.host !== undefined ? '--host' : 'HEXHUB_HOST', overrides.host ?? read(env, 'HEXHUB_HOST') ?? '127.0.0.1'),
-    port: parseInteger(overrides.port !== undefined ? '--port' : 'HEXHUB_PORT', overrides.port ?? read(env, 'HEXHUB_PORT'), 4000, 0, 65535),
+  const logLevel = read(env, 'HEXHUB_LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('HEXHUB_LOG_LEVEL', `unknown level "${logLevel}"`);
+  }
+  const base: Config = {
+    host: field(overrides.host !== undefined ? '--host' : 'HEXHUB_HOST', overrides.host ?? read(env, 'HEXHUB_HOST') ?? '127.0.0.1', parseHost),
+    port: field(overrides.port !== undefined ? '--port' : 'HEXHUB_PORT', overrides.port ?? read(env, 'HEXHUB_PORT') ?? 4000, integer(0, 65535)),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(dataDir),
-    registryTtlSeconds: parseInteger('HEXHUB_REGISTRY_TTL', read(env, 'HEXHUB_REGISTRY_TTL'), 300, 0, 7 * 24 * 3600),
-    logLevel: (() => {
-      const level = read(env, 'HEXHUB_LOG_LEVEL') ?? 'info';
-      if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
-        throw new ConfigError('HEXHUB_LOG_LEVEL', `unknown level "${level}"`);
-      }
-      return level;
-    })(),
+    registryTtlSeconds: 0,
+    sizeCapBytes: null,
+    prewarmConcurrency: 0,
+    logLevel,
     upstream: {
-      enabled: parseBoolean('UPSTREAM_ENABLED', read(env, 'UPSTREAM_ENABLED'), true),
-      url: parseHttpUrl('UPSTREAM_URL', read(env, 'UPSTREAM_URL'), 'https://repo.hex.pm'),
-      buildsUrl: parseHttpUrl('UPSTREAM_BUILDS_URL', read(env, 'UPSTREAM_BUILDS_URL'), 'https://builds.hex.pm'),
-      apiUrl: parseHttpUrl('UPSTREAM_API_URL', read(env, 'UPSTREAM_API_URL'), 'https://hex.pm/api'),
+      enabled: true,
+      url: '',
+      buildsUrl: field('UPSTREAM_BUILDS_URL', read(env, 'UPSTREAM_BUILDS_URL') ?? 'https://builds.hex.pm', parseHttpUrl),
+      apiUrl: field('UPSTREAM_API_URL', read(env, 'UPSTREAM_API_URL') ?? 'https://hex.pm/api', parseHttpUrl),
       repoName,
-      publicKeyPem: parsePublicKey('UPSTREAM_PUBLIC_KEY', read(env, 'UPSTREAM_PUBLIC_KEY')),
-      timeoutMs: parseInteger('UPSTREAM_TIMEOUT', read(env, 'UPSTREAM_TIMEOUT'), 30_000, 1, 3_600_000),
-      retryAttempts: parseInteger('UPSTREAM_RETRY_ATTEMPTS', read(env, 'UPSTREAM_RETRY_ATTEMPTS'), 3, 0, 20),
-      retryDelayMs: parseInteger('UPSTREAM_RETRY_DELAY', read(env, 'UPSTREAM_RETRY_DELAY'), 1000, 0, 600_000),
+      publicKeyPem: '',
+      timeoutMs: 0,
+      retryAttempts: 0,
+      retryDelayMs: 0,
     },
+    fixedByEnv,
   };
+  return withSettings(base, settings as unknown as Settings);
 }

@@ -5,13 +5,14 @@
 // place, so a client never receives a complete body that the mirror refused: on failure
 // its connection is cut short and it sees a truncated transfer. Clients that ask for the
 // same object meanwhile wait for the one upstream request and are served from the file.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
+import type { TransferView } from '../../src-shared/contract.js';
 import { readTarball } from '../hex/tarball.js';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
@@ -41,6 +42,13 @@ interface Live {
   res: ServerResponse;
 }
 
+/** Told about every transfer, for the event stream and pre-warm progress. */
+export interface TransferListener {
+  started(transfer: TransferView): void;
+  progress(transfer: TransferView): void;
+  ended(transfer: TransferView, outcome: 'stored' | 'failed', error?: string): void;
+}
+
 /** How far a slow client may fall behind before the transfer waits for it. */
 const LIVE_HIGH_WATER = 1024 * 1024;
 
@@ -55,7 +63,13 @@ export class ArtifactCache {
     private readonly metrics: Metrics,
     private readonly retry: () => { attempts: number; delayMs: number },
     private readonly signal: AbortSignal,
+    private readonly listener?: TransferListener,
   ) {}
+
+  /** Transfers in flight now. */
+  get active(): number {
+    return this.inflight.size;
+  }
 
   /** Resolves once every transfer in flight has finished or cleaned up after itself. */
   async settle(): Promise<void> {
@@ -78,6 +92,24 @@ export class ArtifactCache {
     this.index.touch(entry);
     this.metrics.bytesServed.inc({ kind: spec.kind }, bytes);
     return true;
+  }
+
+  /** Whether the stored file is there with the size the index says (a cheap check, not a re-hash). */
+  async intact(key: string, entry: CacheEntry): Promise<boolean> {
+    if ((await this.store.size(key)) === entry.size) return true;
+    this.index.delete(key);
+    await this.store.remove(key);
+    return false;
+  }
+
+  /** Makes sure the artifact is stored, joining a transfer in flight; for pre-warm. */
+  async ensure(spec: ArtifactSpec): Promise<{ entry: CacheEntry; fetched: boolean }> {
+    const running = this.inflight.get(spec.key);
+    if (running) return { entry: await running, fetched: true };
+    this.metrics.misses.inc({ kind: spec.kind });
+    const transfer = this.transfer(spec).finally(() => this.inflight.delete(spec.key));
+    this.inflight.set(spec.key, transfer);
+    return { entry: await transfer, fetched: true };
   }
 
   /** Fetches a missing artifact (one upstream request however many ask) and serves it. */
@@ -103,8 +135,10 @@ export class ArtifactCache {
     }
   }
 
-  private async transfer(spec: ArtifactSpec, live: Live): Promise<CacheEntry> {
+  private async transfer(spec: ArtifactSpec, live?: Live): Promise<CacheEntry> {
     const started = performance.now();
+    const view: TransferView = { id: randomUUID(), key: spec.key, kind: spec.kind, bytes: 0, startedAt: Date.now() };
+    this.listener?.started(view);
     const temp = this.store.createTemp();
     const hash = createHash('sha256');
     const gzipCheck = spec.kind === 'docs' ? new GzipCheck() : undefined;
@@ -113,11 +147,11 @@ export class ArtifactCache {
     let upstreamEtag: string | undefined;
     let liveEtag: string | undefined;
     let held: Buffer | undefined;
-    let liveOpen = true;
-    live.res.once('close', () => (liveOpen = false));
+    let liveOpen = live !== undefined;
+    live?.res.once('close', () => (liveOpen = false));
 
     const writeLive = async (chunk: Buffer) => {
-      if (!liveOpen || liveEtag === undefined) return;
+      if (!live || !liveOpen || liveEtag === undefined) return;
       if (!live.res.write(chunk) && live.res.writableLength > LIVE_HIGH_WATER) await drained(live.res);
     };
 
@@ -137,7 +171,8 @@ export class ArtifactCache {
           // The ETag must be known before the body is: the registry checksum for tarballs,
           // the upstream's for docs. Without one the body is verified first, then served.
           liveEtag = spec.kind === 'tarball' ? (spec.checksums?.outer ? `"${spec.checksums.outer}"` : undefined) : upstreamEtag;
-          if (liveEtag !== undefined && liveOpen) {
+          if (total !== undefined) view.totalBytes = total;
+          if (live && liveEtag !== undefined && liveOpen) {
             live.res.writeHead(200, {
               'content-type': spec.contentType,
               ...(total !== undefined ? { 'content-length': total } : {}),
@@ -165,6 +200,8 @@ export class ArtifactCache {
             if (received > (total ?? spec.maxBytes)) {
               throw new HttpError(502, `upstream sent more than ${total ?? spec.maxBytes} bytes for ${spec.key}`);
             }
+            view.bytes = received;
+            this.listener?.progress(view);
             hash.update(chunk);
             gzipCheck?.update(chunk);
             if (!temp.stream.write(chunk)) await drained(temp.stream);
@@ -199,18 +236,20 @@ export class ArtifactCache {
         hits: 0,
       };
       this.index.put(spec.key, entry);
-      if (liveEtag !== undefined && liveOpen) {
+      if (live && liveEtag !== undefined && liveOpen) {
         live.res.end(held);
         this.metrics.bytesServed.inc({ kind: spec.kind }, received);
       }
       this.log.info({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'stored', bytes: received, ms: Math.round(performance.now() - started) }, 'upstream stored');
+      this.listener?.ended(view, 'stored');
       return entry;
     } catch (error) {
       temp.stream.destroy();
       await this.store.discard(temp.path);
       const outcome = toHttpError(error, spec.key);
       this.log.warn({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'failed', status: outcome.status, error: outcome.message, ms: Math.round(performance.now() - started) }, 'upstream fetch failed');
-      if (live.res.headersSent) live.res.destroy();
+      if (live?.res.headersSent) live.res.destroy();
+      this.listener?.ended(view, 'failed', outcome.message);
       throw outcome;
     }
   }

@@ -13,8 +13,7 @@ import { sendError, sendStored } from '../server/respond.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
 import { keys, safeSegments } from '../store/keys.js';
-import type { UpstreamClient } from '../upstream/upstream-client.js';
-import type { ArtifactCache, ArtifactSpec } from './artifact-cache.js';
+import type { ReleaseArtifacts } from './release-artifacts.js';
 import type { RegistryService } from './registry-service.js';
 import { VerificationError, type MutableResult, type MutableSpec, type RevalidatingCache } from './revalidating-cache.js';
 
@@ -22,8 +21,7 @@ export interface RepositoryDeps {
   config: () => Config;
   registry: RegistryService;
   mutable: RevalidatingCache;
-  artifacts: ArtifactCache;
-  upstream: UpstreamClient;
+  releases: ReleaseArtifacts;
   store: BlobStore;
   index: CacheIndex;
   metrics: Metrics;
@@ -31,8 +29,6 @@ export interface RepositoryDeps {
 }
 
 const OCTET = 'application/octet-stream';
-const TARBALL_MAX = 256 * 1024 * 1024;
-const DOCS_MAX = 512 * 1024 * 1024;
 const SMALL_MAX = 64 * 1024 * 1024;
 const API_TYPES = { erlang: 'application/vnd.hex+erlang', json: 'application/json' } as const;
 
@@ -41,7 +37,7 @@ function headerSafe(text: string): string {
 }
 
 export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryDeps): void {
-  const { registry, mutable, artifacts, upstream, index, metrics, log } = deps;
+  const { registry, mutable, releases, index, metrics, log } = deps;
   const ttl = () => deps.config().registryTtlSeconds;
 
   /** Runs a handler on the raw request/response, turning failures into plain-text errors. */
@@ -101,58 +97,15 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
     await serveMutable(req, res, () => registry.package(name!), registryHow());
   });
 
-  async function serveTarball(req: IncomingMessage, res: ServerResponse, name: string, version: string): Promise<void> {
-    const spec: ArtifactSpec = {
-      key: keys.tarball(name, version),
-      kind: 'tarball',
-      url: `${deps.config().upstream.url}/tarballs/${name}-${version}.tar`,
-      contentType: OCTET,
-      cacheControl: 'public, max-age=604800',
-      maxBytes: TARBALL_MAX,
-    };
-    const entry = index.get(spec.key);
-    if (entry) {
-      // A release replaced upstream (the edit window) shows as a new checksum in the stored record.
-      const known = await registry.peekRelease(name, version);
-      const current = !known?.outer || known.outer === entry.sha256;
-      if (current && (await artifacts.serveHit(req, res, spec, entry))) {
-        metrics.hits.inc({ kind: 'tarball' });
-        return;
-      }
-    }
-    if (!upstream.enabled) throw new HttpError(503, `${spec.key} is not cached and the upstream is disabled (offline mode)`);
-    spec.checksums = await registry.release(name, version);
-    spec.refreshChecksums = () => registry.release(name, version, { force: true });
-    await artifacts.fetchAndServe(req, res, spec);
-  }
-
-  async function serveDocs(req: IncomingMessage, res: ServerResponse, name: string, version: string): Promise<void> {
-    const spec: ArtifactSpec = {
-      key: keys.docs(name, version),
-      kind: 'docs',
-      url: `${deps.config().upstream.url}/docs/${name}-${version}.tar.gz`,
-      contentType: OCTET,
-      cacheControl: 'public, max-age=86400',
-      maxBytes: DOCS_MAX,
-    };
-    const entry = index.get(spec.key);
-    if (entry && (await artifacts.serveHit(req, res, spec, entry))) {
-      metrics.hits.inc({ kind: 'docs' });
-      return;
-    }
-    if (!upstream.enabled) throw new HttpError(503, `${spec.key} is not cached and the upstream is disabled (offline mode)`);
-    await artifacts.fetchAndServe(req, res, spec);
-  }
-
   get('/tarballs/:file', async (req, res, { file }) => {
     const release = parseReleaseFile(file!, '.tar');
     if (!release) throw new HttpError(404, `"${file}" is not a Hex tarball name (NAME-VERSION.tar)`);
-    await serveTarball(req, res, release.name, release.version);
+    await releases.serveTarball(req, res, release.name, release.version);
   });
   get('/docs/:file', async (req, res, { file }) => {
     const release = parseReleaseFile(file!, '.tar.gz');
     if (!release) throw new HttpError(404, `"${file}" is not a Hex docs name (NAME-VERSION.tar.gz)`);
-    await serveDocs(req, res, release.name, release.version);
+    await releases.serveDocs(req, res, release.name, release.version);
   });
 
   const mutableSpec = (key: string, kind: string, url: string, verify: MutableSpec['verify'], headers?: Record<string, string>): MutableSpec => ({
@@ -225,11 +178,11 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
   };
   get('/api/packages/:name/releases/:version/download', async (req, res, { name, version }) => {
     release(name!, version!);
-    await serveTarball(req, res, name!, version!);
+    await releases.serveTarball(req, res, name!, version!);
   });
   get('/api/packages/:name/releases/:version/docs/download', async (req, res, { name, version }) => {
     release(name!, version!);
-    await serveDocs(req, res, name!, version!);
+    await releases.serveDocs(req, res, name!, version!);
   });
 
   get('/repos/*', async () => {

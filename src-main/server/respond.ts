@@ -33,7 +33,18 @@ export interface StoredResponse {
  * Sends a stored object. Returns false, having sent nothing, when the file is missing or
  * its size disagrees with the index: the caller then treats it as a miss.
  */
-export async function sendStored(
+export function sendStored(
+  req: IncomingMessage,
+  res: ServerResponse,
+  store: BlobStore,
+  key: string,
+  entry: CacheEntry,
+  how: StoredResponse,
+): Promise<{ sent: boolean; bytes: number }> {
+  return store.reading(key, () => send(req, res, store, key, entry, how));
+}
+
+async function send(
   req: IncomingMessage,
   res: ServerResponse,
   store: BlobStore,

@@ -14,6 +14,8 @@ export interface TempFile {
 export class BlobStore {
   readonly root: string;
   readonly tmpDir: string;
+  /** Objects being read for a client now; eviction leaves them alone. */
+  private readonly readers = new Map<string, number>();
 
   constructor(dataDir: string) {
     this.root = resolve(dataDir, 'cache');
@@ -66,6 +68,22 @@ export class BlobStore {
 
   open(key: string): Promise<FileHandle> {
     return open(this.path(key), 'r');
+  }
+
+  /** Runs `read` with the object marked in use. */
+  async reading<T>(key: string, read: () => Promise<T>): Promise<T> {
+    this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
+    try {
+      return await read();
+    } finally {
+      const left = (this.readers.get(key) ?? 1) - 1;
+      if (left > 0) this.readers.set(key, left);
+      else this.readers.delete(key);
+    }
+  }
+
+  inUse(key: string): boolean {
+    return this.readers.has(key);
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -34,7 +34,7 @@ interface IndexData {
   entries: Record<string, CacheEntry>;
 }
 
-export type IndexChange = { type: 'stored' | 'removed'; key: string; entry?: CacheEntry };
+export type IndexChange = { type: 'stored' | 'removed'; key: string; entry?: CacheEntry; previous?: CacheEntry };
 
 export class CacheIndex {
   private readonly db: Low<IndexData>;
@@ -84,16 +84,18 @@ export class CacheIndex {
   }
 
   put(key: string, entry: CacheEntry): void {
+    const previous = this.get(key);
     this.entries[key] = entry;
     this.scheduleFlush(this.flushDelayMs);
-    for (const listener of this.listeners) listener({ type: 'stored', key, entry });
+    for (const listener of this.listeners) listener({ type: 'stored', key, entry, ...(previous ? { previous } : {}) });
   }
 
   delete(key: string): void {
-    if (!Object.hasOwn(this.entries, key)) return;
+    const previous = this.get(key);
+    if (!previous) return;
     delete this.entries[key];
     this.scheduleFlush(this.flushDelayMs);
-    for (const listener of this.listeners) listener({ type: 'removed', key });
+    for (const listener of this.listeners) listener({ type: 'removed', key, previous });
   }
 
   /**

@@ -1,0 +1,32 @@
+import type { ConfigOverrides } from '../config/config.js';
+import { createEngine } from '../engine.js';
+import { DataDirBusyError } from '../store/data-dir-lock.js';
+import { configFrom, fail } from './context.js';
+
+export async function serveCommand(options: ConfigOverrides): Promise<void> {
+  const config = configFrom(options);
+  const engine = createEngine(config, { processMetrics: true });
+  let url: string;
+  try {
+    url = await engine.start();
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (error instanceof DataDirBusyError) fail(`${e.message}; use another --data-dir`);
+    if (e.code === 'EADDRINUSE') fail(`port ${config.port} on ${config.host} is already in use (choose another with --port or HEXHUB_PORT)`);
+    if (e.code === 'EACCES') fail(`not allowed to listen on ${config.host}:${config.port}`);
+    fail(`could not start: ${e.message}`);
+  }
+  process.stdout.write(`HexHub mirror listening on ${url}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    engine.log.info({ event: 'signal', signal }, 'shutting down');
+    engine.stop().then(
+      () => process.exit(0),
+      (error: Error) => fail(`shutdown failed: ${error.message}`, 1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

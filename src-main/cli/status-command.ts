@@ -1,0 +1,38 @@
+// `hexhub status`: what is cached and how much room it takes.
+import type { CacheListResponse, DiskUsageResponse } from '../../src-shared/contract.js';
+import type { ConfigOverrides } from '../config/config.js';
+import { configFrom, formatBytes, reachDataDir } from './context.js';
+
+const PAGE = 500;
+
+export async function statusCommand(options: ConfigOverrides): Promise<void> {
+  const config = configFrom(options);
+  const target = await reachDataDir(config, 'status');
+  let disk: DiskUsageResponse;
+  const pages: CacheListResponse[] = [];
+  const list = (page: number) =>
+    target.kind === 'server' ? target.api.listCache({ page, pageSize: PAGE }) : Promise.resolve(target.engine.catalog.list({ page, pageSize: PAGE }));
+  for (let page = 1; ; page++) {
+    const result = await list(page);
+    pages.push(result);
+    if (page * PAGE >= result.total) break;
+  }
+  if (target.kind === 'server') {
+    disk = await target.api.disk();
+    process.stdout.write(`server: ${target.url} (running)\n`);
+  } else {
+    disk = await target.engine.catalog.disk(config.sizeCapBytes);
+    await target.engine.stop();
+    process.stdout.write('server: not running\n');
+  }
+  const items = pages.flatMap((p) => p.items);
+  process.stdout.write(`data dir: ${config.dataDir}\n`);
+  process.stdout.write(
+    `cache: ${items.length} packages, ${items.reduce((n, i) => n + i.versions.length, 0)} releases, ${formatBytes(disk.totalBytes)}` +
+      ` (tarballs ${formatBytes(disk.byKind.tarball)}, docs ${formatBytes(disk.byKind.docs)}, registry ${formatBytes(disk.byKind.registry)})\n`,
+  );
+  process.stdout.write(`disk: ${formatBytes(disk.freeBytes)} free of ${formatBytes(disk.volumeBytes)}; size cap ${disk.sizeCapBytes === null ? 'none' : formatBytes(disk.sizeCapBytes)}\n`);
+  for (const item of items) {
+    process.stdout.write(`  ${item.name.padEnd(30)} ${formatBytes(item.size).padStart(10)}  ${item.versions.join(', ') || '(registry only)'}\n`);
+  }
+}

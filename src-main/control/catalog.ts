@@ -1,0 +1,208 @@
+// Read views of the cache for the control API: the package listing (search, sort, paging),
+// one package in detail, and disk use. It keeps a per-package list of stored keys, updated
+// as objects are stored and removed, so a listing never walks the whole index.
+import { statfs } from 'node:fs/promises';
+import type {
+  CachedObjectView,
+  CachedPackageSummary,
+  CacheListQuery,
+  CacheListResponse,
+  CacheSortField,
+  DiskUsageResponse,
+  ObjectKind,
+  PackageDetailResponse,
+} from '../../src-shared/contract.js';
+import { compareVersions } from '../hex/versions.js';
+import type { RegistryService } from '../mirror/registry-service.js';
+import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
+import { keys } from '../store/keys.js';
+
+const MAX_PAGE_SIZE = 500;
+const SORT_FIELDS: CacheSortField[] = ['name', 'size', 'releases', 'fetched', 'lastUsed', 'hits'];
+
+export class CatalogError extends Error {
+  constructor(readonly fields: Record<string, string>) {
+    super(Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; '));
+  }
+}
+
+export class Catalog {
+  private readonly byPackage = new Map<string, Set<string>>();
+  private readonly totals: Record<ObjectKind, number> = { registry: 0, tarball: 0, docs: 0, installs: 0, api: 0, public_key: 0 };
+
+  constructor(
+    private readonly index: CacheIndex,
+    private readonly registry: RegistryService,
+    private readonly dataDir: string,
+  ) {
+    index.onChange((change) => {
+      if (change.type === 'stored') this.add(change.key, change.entry!, change.previous);
+      else this.remove(change.key, change.previous!);
+    });
+  }
+
+  /** Builds the views from the whole index (after it is loaded). */
+  rebuild(): void {
+    this.byPackage.clear();
+    for (const kind of Object.keys(this.totals) as ObjectKind[]) this.totals[kind] = 0;
+    for (const [key, entry] of this.index.all()) this.add(key, entry);
+  }
+
+  private add(key: string, entry: CacheEntry, previous?: CacheEntry): void {
+    if (previous) this.totals[previous.kind] -= previous.size;
+    this.totals[entry.kind] += entry.size;
+    if (!entry.package) return;
+    let set = this.byPackage.get(entry.package);
+    if (!set) this.byPackage.set(entry.package, (set = new Set()));
+    set.add(key);
+  }
+
+  private remove(key: string, entry: CacheEntry): void {
+    this.totals[entry.kind] -= entry.size;
+    if (!entry.package) return;
+    const set = this.byPackage.get(entry.package);
+    set?.delete(key);
+    if (set?.size === 0) this.byPackage.delete(entry.package);
+  }
+
+  /** Keys stored for a package (registry record, tarballs, docs, API answers). */
+  keysOf(name: string): string[] {
+    return [...(this.byPackage.get(name) ?? [])];
+  }
+
+  get totalBytes(): number {
+    return Object.values(this.totals).reduce((a, b) => a + b, 0);
+  }
+
+  /** Bytes the size cap applies to: tarballs and docs (registry records are small and kept). */
+  get evictableBytes(): number {
+    return this.totals.tarball + this.totals.docs;
+  }
+
+  counts(): { packages: number; releases: number; docs: number; bytes: number } {
+    let releases = 0;
+    let docs = 0;
+    for (const set of this.byPackage.values()) {
+      for (const key of set) {
+        if (key.startsWith('tarballs/')) releases++;
+        else if (key.startsWith('docs/')) docs++;
+      }
+    }
+    return { packages: this.byPackage.size, releases, docs, bytes: this.totalBytes };
+  }
+
+  private summary(name: string): CachedPackageSummary {
+    const summary: CachedPackageSummary = { name, versions: [], docs: 0, size: 0, fetchedAt: 0, lastUsedAt: 0, hits: 0 };
+    for (const key of this.byPackage.get(name) ?? []) {
+      const entry = this.index.get(key);
+      if (!entry) continue;
+      summary.size += entry.size;
+      summary.fetchedAt = Math.max(summary.fetchedAt, entry.fetchedAt);
+      summary.lastUsedAt = Math.max(summary.lastUsedAt, entry.lastUsedAt);
+      summary.hits += entry.hits;
+      if (entry.kind === 'tarball' && entry.version) summary.versions.push(entry.version);
+      if (entry.kind === 'docs') summary.docs++;
+    }
+    summary.versions.sort((a, b) => compareVersions(b, a));
+    return summary;
+  }
+
+  list(query: CacheListQuery): CacheListResponse {
+    const errors: Record<string, string> = {};
+    const sort = query.sort ?? 'name';
+    if (!SORT_FIELDS.includes(sort)) errors.sort = `must be one of ${SORT_FIELDS.join(', ')}`;
+    const order = query.order ?? (sort === 'name' ? 'asc' : 'desc');
+    if (order !== 'asc' && order !== 'desc') errors.order = 'must be asc or desc';
+    const page = Number(query.page ?? 1);
+    const pageSize = Number(query.pageSize ?? 50);
+    if (!Number.isInteger(page) || page < 1) errors.page = 'must be a whole number from 1';
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) errors.pageSize = `must be a whole number from 1 to ${MAX_PAGE_SIZE}`;
+    if (Object.keys(errors).length) throw new CatalogError(errors);
+
+    const q = (query.q ?? '').trim().toLowerCase();
+    let names = [...this.byPackage.keys()];
+    if (q) names = names.filter((name) => name.includes(q));
+    const direction = order === 'asc' ? 1 : -1;
+    let items: CachedPackageSummary[];
+    const start = (page - 1) * pageSize;
+    if (sort === 'name') {
+      // Only the page needs summaries.
+      names.sort((a, b) => (a < b ? -direction : a > b ? direction : 0));
+      items = names.slice(start, start + pageSize).map((name) => this.summary(name));
+    } else {
+      const value = (s: CachedPackageSummary): number =>
+        sort === 'size' ? s.size : sort === 'releases' ? s.versions.length : sort === 'fetched' ? s.fetchedAt : sort === 'lastUsed' ? s.lastUsedAt : s.hits;
+      const all = names.map((name) => this.summary(name));
+      all.sort((a, b) => (value(a) - value(b)) * direction || (a.name < b.name ? -1 : 1));
+      items = all.slice(start, start + pageSize);
+    }
+    return { total: names.length, page, pageSize, items };
+  }
+
+  async detail(name: string): Promise<PackageDetailResponse | undefined> {
+    const stored = this.keysOf(name);
+    const record = await this.registry.storedRecord(name);
+    if (stored.length === 0 && !record) return undefined;
+    const objects: CachedObjectView[] = [];
+    for (const key of stored) {
+      const entry = this.index.get(key);
+      if (!entry) continue;
+      objects.push({
+        key,
+        kind: entry.kind,
+        ...(entry.version ? { version: entry.version } : {}),
+        size: entry.size,
+        sha256: entry.sha256,
+        fetchedAt: entry.fetchedAt,
+        lastUsedAt: entry.lastUsedAt,
+        hits: entry.hits,
+      });
+    }
+    objects.sort((a, b) => (a.key < b.key ? -1 : 1));
+    const registryEntry = this.index.get(keys.package(name));
+    return {
+      name,
+      registry:
+        record && registryEntry
+          ? {
+              fetchedAt: registryEntry.fetchedAt,
+              validatedAt: registryEntry.validatedAt,
+              releases: [...record.releases]
+                .sort((a, b) => compareVersions(b.version, a.version))
+                .map((r) => ({
+                  version: r.version,
+                  ...(r.retired ? { retired: r.retired } : {}),
+                  dependencies: r.dependencies.map((d) => ({ package: d.package, requirement: d.requirement, optional: d.optional, app: d.app })),
+                  innerChecksum: r.innerChecksum,
+                  ...(r.outerChecksum ? { outerChecksum: r.outerChecksum } : {}),
+                  ...(r.publishedAt !== undefined ? { publishedAt: r.publishedAt } : {}),
+                  cached: { tarball: stored.includes(keys.tarball(name, r.version)), docs: stored.includes(keys.docs(name, r.version)) },
+                })),
+            }
+          : null,
+      objects,
+      size: objects.reduce((sum, o) => sum + o.size, 0),
+    };
+  }
+
+  async disk(sizeCapBytes: number | null, topPackages = 25): Promise<DiskUsageResponse> {
+    const byPackage: { name: string; bytes: number }[] = [];
+    for (const [name, set] of this.byPackage) {
+      let bytes = 0;
+      for (const key of set) {
+        if (key.startsWith('tarballs/') || key.startsWith('docs/')) bytes += this.index.get(key)?.size ?? 0;
+      }
+      if (bytes > 0) byPackage.push({ name, bytes });
+    }
+    byPackage.sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1));
+    const fs = await statfs(this.dataDir);
+    return {
+      totalBytes: this.totalBytes,
+      byKind: { ...this.totals },
+      byPackage: byPackage.slice(0, topPackages),
+      freeBytes: fs.bavail * fs.bsize,
+      volumeBytes: fs.blocks * fs.bsize,
+      sizeCapBytes,
+    };
+  }
+}

@@ -1,0 +1,129 @@
+// A typed client for the control API, used by the dashboard (browser fetch) and by the
+// CLI when it hands work to a running server (Node's fetch). Routes and types come from
+// contract.ts, so a change to the API is a type error on both sides.
+import {
+  API_PREFIX,
+  TOKEN_HEADER,
+  TOKEN_QUERY,
+  type ApiRoute,
+  type ApiRoutes,
+  type CacheListQuery,
+  type ErrorBody,
+  type PrewarmRequest,
+  type ServerEvent,
+  type Settings,
+} from './contract.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
+    super(body.message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ApiClientOptions {
+  /** The server's base URL, e.g. http://127.0.0.1:4000 ('' for the page's own origin). */
+  baseUrl: string;
+  token: string;
+  fetch?: typeof fetch;
+}
+
+type CallArgs<R extends ApiRoute> = {
+  params?: Record<string, string>;
+  query?: ApiRoutes[R]['query'];
+  body?: ApiRoutes[R]['body'];
+  signal?: AbortSignal;
+};
+
+export function createApiClient(options: ApiClientOptions) {
+  const doFetch = options.fetch ?? fetch;
+
+  async function call<R extends ApiRoute>(route: R, args: CallArgs<R> = {}): Promise<ApiRoutes[R]['response']> {
+    const [method, template] = route.split(' ') as [string, string];
+    const path = template.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(args.params?.[name] ?? ''));
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries((args.query as Record<string, unknown> | undefined) ?? {})) {
+      if (value !== undefined && value !== '') search.set(key, String(value));
+    }
+    const url = `${options.baseUrl}${API_PREFIX}${path}${search.size ? `?${search}` : ''}`;
+    const response = await doFetch(url, {
+      method,
+      headers: { [TOKEN_HEADER]: options.token, ...(args.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(args.body !== undefined ? { body: JSON.stringify(args.body) } : {}),
+      ...(args.signal ? { signal: args.signal } : {}),
+    });
+    const text = await response.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!response.ok) {
+      const body = (data as ErrorBody | undefined) ?? { error: 'http_error', message: text.trim() || `HTTP ${response.status}` };
+      throw new ApiError(response.status, body);
+    }
+    return data as ApiRoutes[R]['response'];
+  }
+
+  /**
+   * Follows the event stream until `signal` aborts; reconnects after a dropped connection.
+   * `onState` reports whether the stream is connected.
+   */
+  async function events(onEvent: (event: ServerEvent) => void, signal: AbortSignal, onState?: (connected: boolean) => void): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const response = await doFetch(`${options.baseUrl}${API_PREFIX}/events?${TOKEN_QUERY}=${encodeURIComponent(options.token)}`, { signal });
+        if (!response.ok || !response.body) throw new ApiError(response.status, { error: 'events', message: `event stream answered ${response.status}` });
+        onState?.(true);
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = block
+              .split('\n')
+              .filter((line) => line.startsWith('data: '))
+              .map((line) => line.slice(6))
+              .join('\n');
+            if (data) onEvent(JSON.parse(data) as ServerEvent);
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) break;
+        if (error instanceof ApiError && (error.status === 401 || error.status === 403)) throw error;
+      }
+      onState?.(false);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  return {
+    call,
+    events,
+    status: () => call('GET /status'),
+    listCache: (query: CacheListQuery = {}) => call('GET /cache', { query }),
+    package: (name: string) => call('GET /cache/:name', { params: { name } }),
+    deleteRelease: (name: string, version: string) => call('DELETE /cache/:name/:version', { params: { name, version } }),
+    deletePackage: (name: string) => call('DELETE /cache/:name', { params: { name } }),
+    clearCache: () => call('DELETE /cache'),
+    verify: () => call('POST /verify'),
+    disk: () => call('GET /disk'),
+    settings: () => call('GET /settings'),
+    updateSettings: (patch: Partial<Settings>) => call('PATCH /settings', { body: patch }),
+    jobs: () => call('GET /jobs'),
+    job: (id: string) => call('GET /jobs/:id', { params: { id } }),
+    startPrewarm: (request: PrewarmRequest) => call('POST /jobs', { body: request }),
+    cancelJob: (id: string) => call('DELETE /jobs/:id', { params: { id } }),
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;

@@ -1,0 +1,244 @@
+// The one contract between the engine's control API and everything that drives it (the
+// dashboard, the tray, the CLI). Both sides import these types; nothing here runs code
+// that needs Node or a browser.
+
+/** Reserved prefix: Hex paths never start with "/-/". */
+export const API_PREFIX = '/-/api';
+/** Header carrying the access token on every control call. */
+export const TOKEN_HEADER = 'x-hexhub-token';
+/** Query parameter carrying the token on the event stream only (EventSource cannot set headers). */
+export const TOKEN_QUERY = 'token';
+
+export type ObjectKind = 'registry' | 'tarball' | 'docs' | 'installs' | 'api' | 'public_key';
+
+export interface Counters {
+  hits: number;
+  misses: number;
+  staleServes: number;
+  bytesServed: number;
+  upstreamBytes: number;
+  upstreamErrors: number;
+  verificationFailures: number;
+}
+
+export interface UpstreamHealthView {
+  url: string;
+  enabled: boolean;
+  /** null until the first upstream request. */
+  reachable: boolean | null;
+  lastError?: string;
+  lastErrorAt?: number;
+  lastOkAt?: number;
+  latencyMs?: number;
+}
+
+export interface StatusResponse {
+  version: string;
+  url: string;
+  dataDir: string;
+  startedAt: number;
+  uptimeSeconds: number;
+  offline: boolean;
+  upstream: UpstreamHealthView;
+  counters: Counters;
+  cache: { packages: number; releases: number; docs: number; bytes: number };
+  /** Transfers and pre-warm jobs running now. */
+  busy: { transfers: number; jobs: number };
+}
+
+export type CacheSortField = 'name' | 'size' | 'releases' | 'fetched' | 'lastUsed' | 'hits';
+
+export interface CacheListQuery {
+  q?: string;
+  sort?: CacheSortField;
+  order?: 'asc' | 'desc';
+  page?: number;
+  pageSize?: number;
+}
+
+export interface CachedPackageSummary {
+  name: string;
+  /** Cached tarball versions, newest first. */
+  versions: string[];
+  docs: number;
+  size: number;
+  fetchedAt: number;
+  lastUsedAt: number;
+  hits: number;
+}
+
+export interface CacheListResponse {
+  total: number;
+  page: number;
+  pageSize: number;
+  items: CachedPackageSummary[];
+}
+
+export interface CachedObjectView {
+  key: string;
+  kind: ObjectKind;
+  version?: string;
+  size: number;
+  sha256: string;
+  fetchedAt: number;
+  lastUsedAt: number;
+  hits: number;
+}
+
+export interface DependencyView {
+  package: string;
+  requirement: string;
+  optional: boolean;
+  app: string;
+}
+
+export interface ReleaseView {
+  version: string;
+  retired?: { reason: string; message?: string };
+  dependencies: DependencyView[];
+  innerChecksum: string;
+  outerChecksum?: string;
+  publishedAt?: number;
+  cached: { tarball: boolean; docs: boolean };
+}
+
+export interface PackageDetailResponse {
+  name: string;
+  /** The stored registry record, or null if it is not cached. */
+  registry: { fetchedAt: number; validatedAt: number; releases: ReleaseView[] } | null;
+  objects: CachedObjectView[];
+  size: number;
+}
+
+export interface DeleteResponse {
+  removed: number;
+  freedBytes: number;
+}
+
+export interface VerifyProblem {
+  key: string;
+  reason: string;
+}
+
+export interface VerifyReport {
+  checked: number;
+  ok: number;
+  problems: VerifyProblem[];
+  /** Where damaged files were moved, relative to the data dir. */
+  quarantined: string[];
+  durationMs: number;
+}
+
+export interface DiskUsageResponse {
+  totalBytes: number;
+  byKind: Record<ObjectKind, number>;
+  /** Largest packages first (tarballs and docs). */
+  byPackage: { name: string; bytes: number }[];
+  freeBytes: number;
+  volumeBytes: number;
+  /** null: no cap. */
+  sizeCapBytes: number | null;
+}
+
+export interface Settings {
+  upstreamUrl: string;
+  timeoutMs: number;
+  retryAttempts: number;
+  retryDelayMs: number;
+  /** false = offline mode. */
+  upstreamEnabled: boolean;
+  registryTtlSeconds: number;
+  publicKeyPem: string;
+  /** null: no cap. */
+  sizeCapBytes: number | null;
+  prewarmConcurrency: number;
+}
+
+export type SettingName = keyof Settings;
+
+export interface SettingsResponse {
+  values: Settings;
+  /** Settings fixed by an environment variable (the variable's name); they cannot be changed here. */
+  fixedByEnv: Partial<Record<SettingName, string>>;
+}
+
+export interface ErrorBody {
+  error: string;
+  message: string;
+  /** Field-level messages for validation errors. */
+  fields?: Partial<Record<string, string>>;
+}
+
+export interface PrewarmRequest {
+  /** A mix.lock or rebar.lock: its file name (to tell which) and text. */
+  lockfile?: { name: string; content: string };
+  /** Package names, optionally `name@version` or `name@requirement`. */
+  packages?: string[];
+  concurrency?: number;
+}
+
+export type JobState = 'resolving' | 'running' | 'done' | 'failed' | 'cancelled';
+export type JobItemState = 'queued' | 'fetching' | 'fetched' | 'cached' | 'failed' | 'cancelled';
+
+export interface JobItem {
+  name: string;
+  version: string;
+  state: JobItemState;
+  bytes: number;
+  totalBytes?: number;
+  error?: string;
+}
+
+export interface JobView {
+  id: string;
+  source: string;
+  state: JobState;
+  createdAt: number;
+  finishedAt?: number;
+  concurrency: number;
+  items: JobItem[];
+  /** Not fetched by design (git and path deps, other repositories). */
+  skipped: { name: string; reason: string }[];
+  /** Problems that make the job fail: unknown packages, conflicts, lock checksums that disagree with the registry. */
+  problems: { name: string; reason: string }[];
+  totals: { items: number; fetched: number; cached: number; failed: number; bytes: number };
+  error?: string;
+}
+
+export interface TransferView {
+  id: string;
+  key: string;
+  kind: ObjectKind;
+  bytes: number;
+  totalBytes?: number;
+  startedAt: number;
+}
+
+export type ServerEvent =
+  | { type: 'hello'; status: StatusResponse }
+  | { type: 'transfer'; transfer: TransferView }
+  | { type: 'transfer-end'; id: string; key: string; outcome: 'stored' | 'failed'; error?: string }
+  | { type: 'job'; job: JobView }
+  | { type: 'cache'; change: 'stored' | 'removed'; key: string }
+  | { type: 'health'; upstream: UpstreamHealthView }
+  | { type: 'settings'; settings: SettingsResponse };
+
+/** Every control call: method, path under API_PREFIX, and the JSON it takes and returns. */
+export interface ApiRoutes {
+  'GET /status': { query: undefined; body: undefined; response: StatusResponse };
+  'GET /cache': { query: CacheListQuery; body: undefined; response: CacheListResponse };
+  'DELETE /cache': { query: undefined; body: undefined; response: DeleteResponse };
+  'GET /cache/:name': { query: undefined; body: undefined; response: PackageDetailResponse };
+  'DELETE /cache/:name': { query: undefined; body: undefined; response: DeleteResponse };
+  'DELETE /cache/:name/:version': { query: undefined; body: undefined; response: DeleteResponse };
+  'POST /verify': { query: undefined; body: undefined; response: VerifyReport };
+  'GET /disk': { query: undefined; body: undefined; response: DiskUsageResponse };
+  'GET /settings': { query: undefined; body: undefined; response: SettingsResponse };
+  'PATCH /settings': { query: undefined; body: Partial<Settings>; response: SettingsResponse };
+  'GET /jobs': { query: undefined; body: undefined; response: JobView[] };
+  'POST /jobs': { query: undefined; body: PrewarmRequest; response: JobView };
+  'GET /jobs/:id': { query: undefined; body: undefined; response: JobView };
+  'DELETE /jobs/:id': { query: undefined; body: undefined; response: JobView };
+}
+
+export type ApiRoute = keyof ApiRoutes;
