@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { loadConfig, type Config } from '../../src-main/config/config.js';
+import type { Config } from '../../src-main/config/config.js';
+import { loadStartupConfig } from '../../src-main/config/saved-settings.js';
 import { createEngine, type Engine } from '../../src-main/engine.js';
 import { testKeys } from './hex-fixtures.js';
 
@@ -21,7 +22,7 @@ export interface TestMirror {
 
 export async function startMirror(upstreamUrl: string, env: Record<string, string> = {}, dataDir?: string): Promise<TestMirror> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'hexhub-test-')));
-  const config: Config = loadConfig(
+  const config: Config = loadStartupConfig(
     {
       UPSTREAM_URL: upstreamUrl,
       UPSTREAM_BUILDS_URL: upstreamUrl,
