@@ -16,7 +16,7 @@
 import { isPackageName, isVersion } from '../hex/names.js';
 import { atomName, ElixirSyntaxError, keywordToMap, parseElixirTerm, type ElixirTerm } from './elixir-terms.js';
 import { ErlangSyntaxError, parseErlangTerms, textOf, type ErlangTerm } from './erlang-terms.js';
-import { parseRequirement } from './hex-requirement.js';
+import { parseRequirement } from '../hex/versions.js';
 
 export type LockSource = 'hex' | 'git' | 'path' | 'other';
 

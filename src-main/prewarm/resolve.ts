@@ -26,7 +26,7 @@
 //    and reported, which bounds the work even for oscillating requirement sets.
 import type { Dependency, PackageRecord, Release } from '../hex/registry.js';
 import { isPackageName, isVersion } from '../hex/names.js';
-import { compareVersions, isValidVersion, matches, parseRequirement, parseVersion, type ParsedVersion, type Requirement } from './hex-requirement.js';
+import { compareVersions, isValidVersion, matches, parseRequirement, parseVersion, type ParsedVersion, type Requirement } from '../hex/versions.js';
 
 export interface ResolveRequest {
   name: string;

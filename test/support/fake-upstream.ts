@@ -460,9 +460,16 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
         await new Promise<void>((r) => res.write(chunk, () => r()));
         if (plan.rate) await sleep(50, undefined, { signal }).catch(() => undefined);
       } else if (!res.write(chunk)) {
+        // Remove both listeners either way: a large body waits here many times, and the
+        // leftover 'close' listeners used to pile up (MaxListenersExceededWarning).
         await new Promise<void>((r) => {
-          res.once('drain', r);
-          res.once('close', r);
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            r();
+          };
+          res.once('drain', done);
+          res.once('close', done);
         });
       }
     }

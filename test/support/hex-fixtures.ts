@@ -21,6 +21,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { encodeNames, encodePackage, encodeVersions, type PackageRecord, type NamesRecord, type VersionsRecord } from '../../src-main/hex/registry.js';
 import { isPackageName, isVersion } from '../../src-main/hex/names.js';
+import { compareVersions } from '../../src-main/hex/versions.js';
 
 // ---------------------------------------------------------------- keys
 
@@ -417,38 +418,6 @@ export function encodeErlangTerm(value: JsonLike): Buffer {
   };
   walk(value);
   return Buffer.concat(parts);
-}
-
-// ---------------------------------------------------------------- versions
-
-function parseVersion(v: string) {
-  const m = /^(\d+)\.(\d+)\.(\d+)(?:-([^+]*))?(?:\+.*)?$/.exec(v);
-  if (!m) return { core: [0, 0, 0], pre: [] as string[] };
-  return { core: [Number(m[1]), Number(m[2]), Number(m[3])], pre: m[4] ? m[4].split('.') : [] };
-}
-
-/** SemVer precedence (build metadata ignored, ties broken by the string). */
-export function compareVersions(a: string, b: string): number {
-  const va = parseVersion(a);
-  const vb = parseVersion(b);
-  for (let i = 0; i < 3; i++) if (va.core[i] !== vb.core[i]) return va.core[i]! - vb.core[i]!;
-  if (va.pre.length === 0 || vb.pre.length === 0) {
-    if (va.pre.length !== vb.pre.length) return va.pre.length === 0 ? 1 : -1;
-  } else {
-    for (let i = 0; i < Math.max(va.pre.length, vb.pre.length); i++) {
-      const x = va.pre[i];
-      const y = vb.pre[i];
-      if (x === undefined) return -1;
-      if (y === undefined) return 1;
-      if (x === y) continue;
-      const nx = /^\d+$/.test(x);
-      const ny = /^\d+$/.test(y);
-      if (nx && ny) return Number(x) - Number(y);
-      if (nx !== ny) return nx ? -1 : 1;
-      return x < y ? -1 : 1;
-    }
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 // ---------------------------------------------------------------- the repository
