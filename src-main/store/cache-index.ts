@@ -139,17 +139,16 @@ export class CacheIndex {
   }
 
   /**
-   * Makes the index agree with the files: drops entries whose file is gone or has the
-   * wrong size, and indexes files that a crash left unrecorded (they were only renamed
-   * into place after verification, so they are whole).
+   * Makes the index agree with the files: drops entries whose file is gone, and indexes
+   * files that a crash left unrecorded (they were only renamed into place after
+   * verification, so they are whole). A file of the wrong size is left for `verify` to
+   * report; serving never uses it (it checks the size) but fetches it again.
    */
   async reconcile(store: BlobStore): Promise<{ dropped: number; adopted: number }> {
     let dropped = 0;
     let adopted = 0;
-    for (const [key, entry] of this.all()) {
-      const size = isValidKey(key) ? await store.size(key) : undefined;
-      if (size !== entry.size) {
-        if (size !== undefined) await store.remove(key);
+    for (const [key] of this.all()) {
+      if (!isValidKey(key) || (await store.size(key)) === undefined) {
         this.delete(key);
         dropped++;
       }
