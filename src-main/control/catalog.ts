@@ -107,6 +107,19 @@ export class Catalog {
     return summary;
   }
 
+  private sortValue(name: string, sort: Exclude<CacheSortField, 'name'>): number {
+    let value = 0;
+    for (const key of this.byPackage.get(name) ?? []) {
+      const entry = this.index.get(key);
+      if (!entry) continue;
+      if (sort === 'size') value += entry.size;
+      else if (sort === 'hits') value += entry.hits;
+      else if (sort === 'releases') value += entry.kind === 'tarball' ? 1 : 0;
+      else value = Math.max(value, sort === 'fetched' ? entry.fetchedAt : entry.lastUsedAt);
+    }
+    return value;
+  }
+
   list(query: CacheListQuery): CacheListResponse {
     const errors: Record<string, string> = {};
     const sort = query.sort ?? 'name';
@@ -130,11 +143,10 @@ export class Catalog {
       names.sort((a, b) => (a < b ? -direction : a > b ? direction : 0));
       items = names.slice(start, start + pageSize).map((name) => this.summary(name));
     } else {
-      const value = (s: CachedPackageSummary): number =>
-        sort === 'size' ? s.size : sort === 'releases' ? s.versions.length : sort === 'fetched' ? s.fetchedAt : sort === 'lastUsed' ? s.lastUsedAt : s.hits;
-      const all = names.map((name) => this.summary(name));
-      all.sort((a, b) => (value(a) - value(b)) * direction || (a.name < b.name ? -1 : 1));
-      items = all.slice(start, start + pageSize);
+      // Sort on one number per package; full summaries only for the page.
+      const keyed = names.map((name) => ({ name, value: this.sortValue(name, sort) }));
+      keyed.sort((a, b) => (a.value - b.value) * direction || (a.name < b.name ? -1 : 1));
+      items = keyed.slice(start, start + pageSize).map(({ name }) => this.summary(name));
     }
     return { total: names.length, page, pageSize, items };
   }

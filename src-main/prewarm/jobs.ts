@@ -32,6 +32,8 @@ const KEEP_FINISHED = 50;
 interface Job {
   view: JobView;
   cancelled: boolean;
+  /** Lock entries of items that came from a lock file, for the checksum comparison. */
+  locks: Map<JobItem, LockEntry>;
 }
 
 function describeError(error: unknown): string {
@@ -96,6 +98,7 @@ export class JobManager {
         totals: { items: 0, fetched: 0, cached: 0, failed: 0, bytes: 0 },
       },
       cancelled: false,
+      locks: new Map(),
     };
     if (request.lockfile) {
       const { name, content } = request.lockfile;
@@ -132,9 +135,11 @@ export class JobManager {
     for (const view of finished.slice(KEEP_FINISHED)) this.jobs.delete(view.id);
   }
 
-  private addItem(job: Job, name: string, version: string): void {
+  private addItem(job: Job, name: string, version: string, lock?: LockEntry): void {
     if (job.view.items.some((i) => i.name === name && i.version === version)) return;
-    job.view.items.push({ name, version, state: 'queued', bytes: 0 });
+    const item: JobItem = { name, version, state: 'queued', bytes: 0 };
+    job.view.items.push(item);
+    if (lock) job.locks.set(item, lock);
   }
 
   private async planFromLock(job: Job, entries: LockEntry[]): Promise<void> {
@@ -150,25 +155,21 @@ export class JobManager {
       }
       return true;
     });
-    // Compare the lock's checksums with the verified registry as each record arrives.
-    await this.pool(hex, job.view.concurrency, job, async (entry) => {
-      if (!entry.version) {
-        job.view.problems.push({ name: entry.name, reason: 'lock entry has no version' });
-        return;
-      }
-      try {
-        const sums = await this.deps.registry.release(entry.name, entry.version);
-        if (entry.outerChecksum && sums.outer && entry.outerChecksum !== sums.outer) {
-          job.view.problems.push({ name: entry.name, reason: `${entry.version}: lock outer checksum ${entry.outerChecksum} differs from the registry's ${sums.outer}` });
-        }
-        if (entry.innerChecksum && entry.innerChecksum !== sums.inner.toLowerCase()) {
-          job.view.problems.push({ name: entry.name, reason: `${entry.version}: lock inner checksum ${entry.innerChecksum} differs from the registry's ${sums.inner.toLowerCase()}` });
-        }
-        this.addItem(job, entry.name, entry.version);
-      } catch (error) {
-        job.view.problems.push({ name: entry.name, reason: `${entry.version}: ${describeError(error)}` });
-      }
-    });
+    for (const entry of hex) {
+      if (!entry.version) job.view.problems.push({ name: entry.name, reason: 'lock entry has no version' });
+      else this.addItem(job, entry.name, entry.version, entry);
+    }
+  }
+
+  /** A lock's checksums must agree with the verified registry (Hex ≥ 2.4.2 refuses otherwise). */
+  private async checkLock(job: Job, item: JobItem, entry: LockEntry): Promise<void> {
+    const sums = await this.deps.registry.release(item.name, item.version);
+    if (entry.outerChecksum && sums.outer && entry.outerChecksum !== sums.outer) {
+      job.view.problems.push({ name: item.name, reason: `${item.version}: lock outer checksum ${entry.outerChecksum} differs from the registry's ${sums.outer}` });
+    }
+    if (entry.innerChecksum && entry.innerChecksum !== sums.inner.toLowerCase()) {
+      job.view.problems.push({ name: item.name, reason: `${item.version}: lock inner checksum ${entry.innerChecksum} differs from the registry's ${sums.inner.toLowerCase()}` });
+    }
   }
 
   private async planFromNames(job: Job, wanted: ReturnType<typeof parsePackageArgs>): Promise<void> {
@@ -213,6 +214,8 @@ export class JobManager {
         item.state = 'fetching';
         this.publish(job, true);
         try {
+          const lock = job.locks.get(item);
+          if (lock) await this.checkLock(job, item, lock);
           const { entry, fetched } = await this.deps.releases.ensureTarball(item.name, item.version);
           item.state = fetched ? 'fetched' : 'cached';
           item.bytes = entry.size;
