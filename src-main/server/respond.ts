@@ -1,14 +1,15 @@
 // Writing repository responses: stored objects with validators, and plain-text errors.
 // Bytes go out exactly as stored: no Content-Encoding, no transcoding (Hex and rebar3
 // verify the raw upstream bytes).
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheEntry } from '../store/cache-index.js';
 import type { HttpError } from './http-error.js';
 
-/** Objects up to this size are read in one call; larger ones are streamed. */
-const SMALL_OBJECT = 256 * 1024;
+/** Larger objects stream from disk in chunks of this size. */
+const STREAM_CHUNK = 256 * 1024;
 
 export function etagOf(entry: CacheEntry): string {
   return entry.etag ?? `"${entry.sha256}"`;
@@ -65,6 +66,13 @@ async function send(
     res.writeHead(304, headers).end();
     return { sent: true, bytes: 0 };
   }
+  const cached = store.hot.get(key, entry.sha256);
+  if (cached) {
+    headers['content-length'] = cached.length;
+    res.writeHead(200, headers);
+    res.end(req.method === 'HEAD' ? undefined : cached);
+    return { sent: true, bytes: req.method === 'HEAD' ? 0 : cached.length };
+  }
   let file;
   try {
     file = await store.open(key);
@@ -74,17 +82,23 @@ async function send(
   try {
     const { size } = await file.stat();
     if (size !== entry.size) return { sent: false, bytes: 0 };
+    if (size <= store.hot.maxObjectBytes && req.method !== 'HEAD') {
+      const body = await file.readFile();
+      // Hashed once on its way into memory, so what warm hits serve from there is verified.
+      if (body.length !== entry.size || createHash('sha256').update(body).digest('hex') !== entry.sha256) return { sent: false, bytes: 0 };
+      headers['content-length'] = body.length;
+      res.writeHead(200, headers);
+      res.end(body);
+      store.hot.put(key, entry.sha256, body);
+      return { sent: true, bytes: body.length };
+    }
     headers['content-length'] = size;
     res.writeHead(200, headers);
     if (req.method === 'HEAD') {
       res.end();
       return { sent: true, bytes: 0 };
     }
-    if (size <= SMALL_OBJECT) {
-      res.end(await file.readFile());
-    } else {
-      await pipeline(file.createReadStream({ autoClose: false }), res).catch(() => res.destroy());
-    }
+    await pipeline(file.createReadStream({ autoClose: false, highWaterMark: STREAM_CHUNK }), res).catch(() => res.destroy());
     return { sent: true, bytes: size };
   } finally {
     await file.close();

@@ -5,6 +5,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, readdir, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { HotCache } from './hot-cache.js';
 
 export interface TempFile {
   path: string;
@@ -17,9 +18,13 @@ export class BlobStore {
   /** Objects being read for a client now; eviction leaves them alone. */
   private readonly readers = new Map<string, number>();
 
-  constructor(dataDir: string) {
+  /** Copies of small objects in memory for warm hits. */
+  readonly hot: HotCache;
+
+  constructor(dataDir: string, hotCacheBytes = 64 * 1024 * 1024) {
     this.root = resolve(dataDir, 'cache');
     this.tmpDir = resolve(dataDir, 'tmp');
+    this.hot = new HotCache(hotCacheBytes);
   }
 
   async init(): Promise<void> {
@@ -48,6 +53,7 @@ export class BlobStore {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
     await rename(tempPath, target);
+    this.hot.delete(key);
   }
 
   async discard(tempPath: string): Promise<void> {
@@ -95,6 +101,7 @@ export class BlobStore {
   }
 
   async remove(key: string): Promise<void> {
+    this.hot.delete(key);
     await rm(this.path(key), { force: true });
   }
 
