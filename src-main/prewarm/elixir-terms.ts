@@ -7,11 +7,9 @@
 //
 // Not supported (a clear error is raised instead): interpolation, heredocs, sigils,
 // charlists, floats, structs, variables and function calls.
+import { TextCursor, type Loc } from './text-cursor.js';
 
-export interface Loc {
-  line: number;
-  column: number;
-}
+export type { Loc };
 
 export type ElixirTerm =
   | { type: 'atom'; value: string; loc: Loc }
@@ -54,38 +52,16 @@ const ATOM_START = /[A-Za-z_]/;
 const ATOM_CHAR = /[A-Za-z0-9_@]/;
 const ALIAS_SEGMENT = /^[A-Z][A-Za-z0-9_]*/;
 
-class Lexer {
-  private pos = 0;
-  private line = 1;
-  private lineStart = 0;
-
-  constructor(private readonly text: string) {}
-
-  private loc(at = this.pos): Loc {
-    return { line: this.line, column: at - this.lineStart + 1 };
+class Lexer extends TextCursor {
+  protected error(reason: string, line: number, column: number): Error {
+    return new ElixirSyntaxError(reason, line, column);
   }
 
-  private fail(reason: string, loc: Loc = this.loc()): never {
-    throw new ElixirSyntaxError(reason, loc.line, loc.column);
-  }
-
-  private peek(offset = 0): string {
-    return this.text.charAt(this.pos + offset);
-  }
-
-  private advance(): string {
-    const ch = this.text.charAt(this.pos++);
-    if (ch === '\n') {
-      this.line++;
-      this.lineStart = this.pos;
-    }
-    return ch;
-  }
 
   private skipSpaceAndComments(): void {
     for (;;) {
       const ch = this.peek();
-      if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n' || ch === '\f' || ch === '\v' || ch === '\uFEFF') {
+      if (this.isSpace(ch)) {
         this.advance();
       } else if (ch === '#') {
         while (this.pos < this.text.length && this.peek() !== '\n') this.advance();

@@ -9,11 +9,9 @@
 //
 // Not supported (a clear error is raised instead): floats, maps, records, funs, pids,
 // variables and expressions.
+import { TextCursor, type Loc } from './text-cursor.js';
 
-export interface Loc {
-  line: number;
-  column: number;
-}
+export type { Loc };
 
 export type ErlangTerm =
   | { type: 'atom'; value: string; loc: Loc }
@@ -50,37 +48,11 @@ const RESERVED = new Set([
   'else', 'end', 'fun', 'if', 'let', 'maybe', 'not', 'of', 'or', 'orelse', 'receive', 'rem', 'try', 'when', 'xor',
 ]);
 
-class Lexer {
-  private pos = 0;
-  private line = 1;
-  private lineStart = 0;
-
-  constructor(private readonly text: string) {}
-
-  private loc(at = this.pos): Loc {
-    return { line: this.line, column: at - this.lineStart + 1 };
+class Lexer extends TextCursor {
+  protected error(reason: string, line: number, column: number): Error {
+    return new ErlangSyntaxError(reason, line, column);
   }
 
-  private fail(reason: string, loc: Loc = this.loc()): never {
-    throw new ErlangSyntaxError(reason, loc.line, loc.column);
-  }
-
-  private peek(offset = 0): string {
-    return this.text.charAt(this.pos + offset);
-  }
-
-  private advance(): string {
-    const ch = this.text.charAt(this.pos++);
-    if (ch === '\n') {
-      this.line++;
-      this.lineStart = this.pos;
-    }
-    return ch;
-  }
-
-  private isSpace(ch: string): boolean {
-    return ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n' || ch === '\f' || ch === '\v' || ch === '\uFEFF';
-  }
 
   tokenize(): Token[] {
     const tokens: Token[] = [];
