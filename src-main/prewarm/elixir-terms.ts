@@ -7,7 +7,7 @@
 //
 // Not supported (a clear error is raised instead): interpolation, heredocs, sigils,
 // charlists, floats, structs, variables and function calls.
-import { TextCursor, type Loc } from './text-cursor.js';
+import { TermSyntaxError, TextCursor, TokenCursor, type Loc } from './text-cursor.js';
 
 export type { Loc };
 
@@ -26,16 +26,7 @@ export interface ElixirMapEntry {
   value: ElixirTerm;
 }
 
-export class ElixirSyntaxError extends Error {
-  constructor(
-    readonly reason: string,
-    readonly line: number,
-    readonly column: number,
-  ) {
-    super(`${line}:${column}: ${reason}`);
-    this.name = 'ElixirSyntaxError';
-  }
-}
+export class ElixirSyntaxError extends TermSyntaxError {}
 
 type Token =
   | { kind: 'punct'; value: '%{' | '{' | '}' | '[' | ']' | ',' | '=>' | '-'; loc: Loc }
@@ -277,27 +268,9 @@ class Lexer extends TextCursor {
   }
 }
 
-class Parser {
-  private i = 0;
-
-  constructor(private readonly tokens: Token[]) {}
-
-  private peek(): Token {
-    return this.tokens[this.i] ?? this.tokens[this.tokens.length - 1]!;
-  }
-
-  private next(): Token {
-    const token = this.peek();
-    if (token.kind !== 'eof') this.i++;
-    return token;
-  }
-
-  private fail(reason: string, token: Token = this.peek()): never {
-    throw new ElixirSyntaxError(reason, token.loc.line, token.loc.column);
-  }
-
-  private isPunct(value: string, token = this.peek()): boolean {
-    return token.kind === 'punct' && token.value === value;
+class Parser extends TokenCursor<Token> {
+  protected error(reason: string, line: number, column: number): Error {
+    return new ElixirSyntaxError(reason, line, column);
   }
 
   private expectPunct(value: string, context: string): void {

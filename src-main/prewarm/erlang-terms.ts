@@ -9,7 +9,7 @@
 //
 // Not supported (a clear error is raised instead): floats, maps, records, funs, pids,
 // variables and expressions.
-import { TextCursor, type Loc } from './text-cursor.js';
+import { TermSyntaxError, TextCursor, TokenCursor, type Loc } from './text-cursor.js';
 
 export type { Loc };
 
@@ -23,16 +23,7 @@ export type ErlangTerm =
   | { type: 'tuple'; items: ErlangTerm[]; loc: Loc }
   | { type: 'list'; items: ErlangTerm[]; loc: Loc };
 
-export class ErlangSyntaxError extends Error {
-  constructor(
-    readonly reason: string,
-    readonly line: number,
-    readonly column: number,
-  ) {
-    super(`${line}:${column}: ${reason}`);
-    this.name = 'ErlangSyntaxError';
-  }
-}
+export class ErlangSyntaxError extends TermSyntaxError {}
 
 type Token =
   | { kind: 'punct'; value: '{' | '}' | '[' | ']' | ',' | '|' | '<<' | '>>' | '/' | '-'; loc: Loc }
@@ -213,27 +204,9 @@ class Lexer extends TextCursor {
   }
 }
 
-class Parser {
-  private i = 0;
-
-  constructor(private readonly tokens: Token[]) {}
-
-  private peek(): Token {
-    return this.tokens[this.i] ?? this.tokens[this.tokens.length - 1]!;
-  }
-
-  private next(): Token {
-    const token = this.peek();
-    if (token.kind !== 'eof') this.i++;
-    return token;
-  }
-
-  private fail(reason: string, token: Token = this.peek()): never {
-    throw new ErlangSyntaxError(reason, token.loc.line, token.loc.column);
-  }
-
-  private isPunct(value: string, token = this.peek()): boolean {
-    return token.kind === 'punct' && token.value === value;
+class Parser extends TokenCursor<Token> {
+  protected error(reason: string, line: number, column: number): Error {
+    return new ErlangSyntaxError(reason, line, column);
   }
 
   parseAll(): ErlangTerm[] {
@@ -305,10 +278,11 @@ class Parser {
     const items = this.items(']', 'list');
     if (this.isPunct('|')) {
       this.next();
+      const tailToken = this.peek();
       const tail = this.value();
       if (tail.type === 'list') items.push(...tail.items);
       else if (tail.type === 'string') for (const ch of tail.value) items.push({ type: 'integer', value: ch.codePointAt(0)!, loc: tail.loc });
-      else this.fail('improper lists are not supported', this.tokens[this.i - 1]);
+      else this.fail('improper lists are not supported', tailToken);
       if (!this.isPunct(']')) this.fail(`expected "]" after the list tail, found ${describe(this.peek())}`);
     }
     this.next(); // ']'

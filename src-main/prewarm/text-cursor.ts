@@ -42,3 +42,42 @@ export abstract class TextCursor {
     return SPACE.has(ch);
   }
 }
+
+/** A position in a token list, shared by the two term parsers. */
+export abstract class TokenCursor<T extends { kind: string; loc: Loc; value?: unknown }> {
+  private i = 0;
+
+  constructor(private readonly tokens: T[]) {}
+
+  protected abstract error(reason: string, line: number, column: number): Error;
+
+  protected peek(): T {
+    return this.tokens[this.i] ?? this.tokens[this.tokens.length - 1]!;
+  }
+
+  protected next(): T {
+    const token = this.peek();
+    if (token.kind !== 'eof') this.i++;
+    return token;
+  }
+
+  protected fail(reason: string, token: T = this.peek()): never {
+    throw this.error(reason, token.loc.line, token.loc.column);
+  }
+
+  protected isPunct(value: string, token: T = this.peek()): boolean {
+    return token.kind === 'punct' && token.value === value;
+  }
+}
+
+/** A syntax error at a line and column; each term language names its own subclass. */
+export class TermSyntaxError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
+    super(`${line}:${column}: ${reason}`);
+    this.name = new.target.name;
+  }
+}
