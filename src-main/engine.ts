@@ -17,6 +17,7 @@ import { ReleaseArtifacts } from './mirror/release-artifacts.js';
 import { registerRepositoryRoutes } from './mirror/repository-routes.js';
 import { RevalidatingCache } from './mirror/revalidating-cache.js';
 import { JobManager } from './prewarm/jobs.js';
+import { registerDashboard } from './server/dashboard.js';
 import { createHttpApp } from './server/http-app.js';
 import { createLogger } from './server/logger.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
@@ -189,6 +190,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
           log,
         });
         registerRepositoryRoutes(app, { config: getConfig, registry, mutable, releases, store, index, metrics, log });
+        await registerDashboard(app, guard, token);
         await app.listen({ host: config.host, port: config.port });
       } catch (error) {
         await lock.release();
