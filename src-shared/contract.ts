@@ -239,6 +239,53 @@ export interface ApiRoutes {
   'POST /jobs': { query: undefined; body: PrewarmRequest; response: JobView };
   'GET /jobs/:id': { query: undefined; body: undefined; response: JobView };
   'DELETE /jobs/:id': { query: undefined; body: undefined; response: JobView };
+  'GET /setup': { query: { mirrorUrl?: string }; body: undefined; response: SetupState };
+  'POST /setup': { query: undefined; body: SetupRequest; response: SetupResult };
+  'POST /setup/undo': { query: undefined; body: undefined; response: SetupResult };
 }
 
 export type ApiRoute = keyof ApiRoutes;
+
+// ---- one-click setup (HEX_MIRROR and friends) ----
+
+export interface SetupChange {
+  path: string;
+  why: string;
+  /** null: the file does not exist yet. */
+  before: string | null;
+  after: string;
+  /** Unified diff of the change. */
+  diff: string;
+}
+
+export interface ClientSetting {
+  url: string;
+  /** Where the value comes from: the environment, a config file, or the default. */
+  source: string;
+  pointsHere: boolean;
+}
+
+export interface SetupState {
+  mirrorUrl: string;
+  shell: string;
+  mix: ClientSetting;
+  rebar3: ClientSetting;
+  /** The variables in the mirror's own environment. */
+  environment: Record<string, string | null>;
+  /** Shell startup files setup manages, and the mirror URL their HexHub block sets, if any. */
+  files: { path: string; why: string; exists: boolean; mirrorUrl?: string }[];
+  /** Everything already points at this mirror. */
+  applied: boolean;
+}
+
+export interface SetupRequest {
+  mirrorUrl?: string;
+  dryRun?: boolean;
+}
+
+export interface SetupResult {
+  changes: SetupChange[];
+  /** Where the previous files were saved (null for a dry run or when nothing changed). */
+  backup: string | null;
+  state: SetupState;
+}

@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { fail } from './context.js';
 import { prewarmCommand } from './prewarm-command.js';
 import { serveCommand } from './serve-command.js';
+import { setupCommand } from './setup-command.js';
 import { statusCommand } from './status-command.js';
 import { verifyCommand } from './verify-command.js';
 
@@ -32,6 +33,15 @@ program
   .action(prewarmCommand);
 
 program.command('verify').description('re-hash the cache; exit 1 if anything is damaged or missing').option(...dataDirOption).action(verifyCommand);
+program
+  .command('setup')
+  .description('point mix (hex.config), rebar3 and your shells (HEX_MIRROR, HEX_BUILDS_URL, HEX_CDN) at this mirror')
+  .option('--mirror-url <url>', 'the mirror to point at (default: this mirror\'s configured address)')
+  .option('--undo', 'restore the files as they were before the last setup')
+  .option('--dry-run', 'show the changes as a diff, change nothing')
+  .option(...dataDirOption)
+  .action(setupCommand);
+
 program.command('status').description('show what is cached and the disk use').option(...dataDirOption).action(statusCommand);
 
 program.parseAsync(process.argv).catch((error: Error) => fail(error.message));
