@@ -56,6 +56,8 @@ export interface EngineOptions {
   log?: Logger;
   /** Process-wide metrics (memory, CPU) on /metrics; off in tests that run several engines. */
   processMetrics?: boolean;
+  /** How often an unreachable upstream is asked whether it is back. */
+  healthProbeMs?: number;
 }
 
 async function total(counter: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
@@ -138,6 +140,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
     ...(upstream.health.latencyMs !== undefined ? { latencyMs: upstream.health.latencyMs } : {}),
   });
   upstream.onHealthChange(() => events.publish({ type: 'health', upstream: healthView() }));
+  const stopWatchingHealth = upstream.watchHealth(options.healthProbeMs ?? 10_000);
 
   const settingsView = (): SettingsResponse => ({ values: settingsOf(config), fixedByEnv: config.fixedByEnv });
 
@@ -208,6 +211,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
 
     async stop() {
       shutdown.abort(new Error('shutting down'));
+      stopWatchingHealth();
       jobs.cancelAll();
       await Promise.all([app.close(), artifacts.settle(), mutable.settle()]);
       await reconciling;

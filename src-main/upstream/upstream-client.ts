@@ -71,6 +71,33 @@ export class UpstreamClient {
     return this.config.enabled;
   }
 
+  private probeTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * While the upstream is unreachable, asks it every `intervalMs` whether it is back (a
+   * HEAD of /names; any HTTP answer will do), so health recovers without waiting for a
+   * client to need something uncached.
+   */
+  watchHealth(intervalMs: number): () => void {
+    const tick = () => {
+      if (this.health.reachable !== false || !this.config.enabled) return;
+      const started = performance.now();
+      got(`${this.config.url}/names`, {
+        method: 'HEAD',
+        throwHttpErrors: false,
+        retry: { limit: 0 },
+        timeout: { request: this.config.timeoutMs },
+        headers: { 'user-agent': USER_AGENT },
+      }).then(
+        (response) => response.statusCode < 500 && this.recordHealth(true, undefined, Math.round(performance.now() - started)),
+        () => undefined,
+      );
+    };
+    this.probeTimer = setInterval(tick, intervalMs);
+    this.probeTimer.unref();
+    return () => clearInterval(this.probeTimer);
+  }
+
   onHealthChange(listener: (health: UpstreamHealth) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -61,6 +61,18 @@ describe('an unreachable or slow upstream', () => {
     expect(missing.body.toString()).toMatch(/upstream/);
   });
 
+  it('notices the upstream coming back by itself (a light probe while it is down)', async () => {
+    await mirror.stop();
+    mirror = await startMirror(upstream.url, { UPSTREAM_RETRY_ATTEMPTS: '0' }, mirror.dataDir, { healthProbeMs: 50 });
+    await upstream.stop();
+    expect((await httpGet(mirror.url, '/packages/leaf')).status).toBe(502);
+    expect(mirror.engine.upstream.health.reachable).toBe(false);
+    await upstream.start();
+    for (let i = 0; i < 100 && !mirror.engine.upstream.health.reachable; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(mirror.engine.upstream.health.reachable).toBe(true);
+    expect(upstream.requests.some((r) => r.method === 'HEAD' && r.path === '/names')).toBe(true);
+  });
+
   it('absorbs flapping 503s with retries, honouring Retry-After (clients never see them)', async () => {
     upstream.fault.status503({ times: 2, retryAfter: 0 });
     const reply = await httpGet(mirror.url, '/packages/leaf');

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Config } from '../../src-main/config/config.js';
 import { loadStartupConfig } from '../../src-main/config/saved-settings.js';
-import { createEngine, type Engine } from '../../src-main/engine.js';
+import { createEngine, type Engine, type EngineOptions } from '../../src-main/engine.js';
 import { testKeys } from './hex-fixtures.js';
 
 export interface TestMirror {
@@ -20,7 +20,7 @@ export interface TestMirror {
   restart(env?: Record<string, string>): Promise<TestMirror>;
 }
 
-export async function startMirror(upstreamUrl: string, env: Record<string, string> = {}, dataDir?: string): Promise<TestMirror> {
+export async function startMirror(upstreamUrl: string, env: Record<string, string> = {}, dataDir?: string, options: Omit<EngineOptions, 'log'> = {}): Promise<TestMirror> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'hexhub-test-')));
   const config: Config = loadStartupConfig(
     {
@@ -41,7 +41,7 @@ export async function startMirror(upstreamUrl: string, env: Record<string, strin
       done();
     },
   });
-  const engine = createEngine(config, { log: pino({ level: 'info' }, sink) });
+  const engine = createEngine(config, { ...options, log: pino({ level: 'info' }, sink) });
   const url = await engine.start();
   let stopped = false;
   const mirror: TestMirror = {
@@ -56,7 +56,7 @@ export async function startMirror(upstreamUrl: string, env: Record<string, strin
     },
     async restart(nextEnv = env) {
       await mirror.stop();
-      return startMirror(upstreamUrl, nextEnv, dir);
+      return startMirror(upstreamUrl, nextEnv, dir, options);
     },
   };
   return mirror;
