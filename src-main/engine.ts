@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { JobView, PrewarmRequest, SettingsResponse, StatusResponse } from '../src-shared/contract.js';
-import { applySettingsPatch, settingsOf, withSettings, type Config } from './config/config.js';
+import { applySettingsPatch, parseHttpUrl, settingsOf, withSettings, type Config } from './config/config.js';
+import { applySetup, inspectSetup, planSetup, undoSetup, type SetupContext } from './setup/machine-setup.js';
 import { saveSettings } from './config/saved-settings.js';
 import { AccessGuard, allowedHosts, loadOrCreateToken } from './control/access.js';
 import { CacheAdmin } from './control/cache-admin.js';
@@ -142,6 +143,19 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
   upstream.onHealthChange(() => events.publish({ type: 'health', upstream: healthView() }));
   const stopWatchingHealth = upstream.watchHealth(options.healthProbeMs ?? 10_000);
 
+  /** Setup points clients at this server's own URL unless told another (validated) one. */
+  const setupContext = (mirrorUrl?: string): SetupContext => {
+    let target = url;
+    if (mirrorUrl !== undefined) {
+      try {
+        target = parseHttpUrl(mirrorUrl);
+      } catch (error) {
+        throw new ValidationError({ mirrorUrl: (error as Error).message });
+      }
+    }
+    return { env: process.env, dataDir: config.dataDir, mirrorUrl: target };
+  };
+
   const settingsView = (): SettingsResponse => ({ values: settingsOf(config), fixedByEnv: config.fixedByEnv });
 
   const engine: Engine = {
@@ -189,6 +203,19 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
           updateSettings: (patch) => engine.updateSettings(patch),
           sizeCap: () => config.sizeCapBytes,
           jobs,
+          setup: {
+            state: (mirrorUrl) => inspectSetup(setupContext(mirrorUrl)),
+            apply: async (request) => {
+              const ctx = setupContext(request.mirrorUrl);
+              const result = request.dryRun ? { changes: await planSetup(ctx), backup: null } : await applySetup(ctx);
+              return { ...result, state: await inspectSetup(ctx) };
+            },
+            undo: async () => {
+              const ctx = setupContext();
+              const { restored } = await undoSetup(ctx);
+              return { changes: [], backup: null, restored, state: await inspectSetup(ctx) };
+            },
+          },
           events,
           log,
         });

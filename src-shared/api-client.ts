@@ -12,6 +12,7 @@ import {
   type PrewarmRequest,
   type ServerEvent,
   type Settings,
+  type SetupRequest,
 } from './contract.js';
 
 export class ApiError extends Error {
@@ -123,6 +124,9 @@ export function createApiClient(options: ApiClientOptions) {
     job: (id: string) => call('GET /jobs/:id', { params: { id } }),
     startPrewarm: (request: PrewarmRequest) => call('POST /jobs', { body: request }),
     cancelJob: (id: string) => call('DELETE /jobs/:id', { params: { id } }),
+    setupState: (mirrorUrl?: string) => call('GET /setup', { query: mirrorUrl ? { mirrorUrl } : {} }),
+    applySetup: (request: SetupRequest = {}) => call('POST /setup', { body: request }),
+    undoSetup: () => call('POST /setup/undo'),
   };
 }
 

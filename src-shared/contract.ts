@@ -287,5 +287,7 @@ export interface SetupResult {
   changes: SetupChange[];
   /** Where the previous files were saved (null for a dry run or when nothing changed). */
   backup: string | null;
+  /** Files put back by an undo. */
+  restored?: string[];
   state: SetupState;
 }

@@ -11,12 +11,16 @@ import {
   type JobView,
   type PrewarmRequest,
   type ServerEvent,
+  type SetupRequest,
+  type SetupResult,
+  type SetupState,
   type Settings,
   type SettingsResponse,
   type StatusResponse,
 } from '../../src-shared/contract.js';
 import { isPackageName, isVersion } from '../hex/names.js';
 import { HttpError } from '../server/http-error.js';
+import { SetupError } from '../setup/machine-setup.js';
 import type { AccessGuard } from './access.js';
 import type { CacheAdmin } from './cache-admin.js';
 import { CatalogError, type Catalog } from './catalog.js';
@@ -39,6 +43,12 @@ export interface JobControl {
   cancel(id: string): JobView | undefined;
 }
 
+export interface SetupControl {
+  state(mirrorUrl?: string): Promise<SetupState>;
+  apply(request: SetupRequest): Promise<SetupResult>;
+  undo(): Promise<SetupResult>;
+}
+
 export interface ControlDeps {
   guard: AccessGuard;
   status(): Promise<StatusResponse>;
@@ -48,6 +58,7 @@ export interface ControlDeps {
   updateSettings(patch: Record<string, unknown>): Promise<SettingsResponse>;
   sizeCap(): number | null;
   jobs: JobControl;
+  setup: SetupControl;
   events: EventBus;
   log: Logger;
 }
@@ -70,6 +81,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
         const send = (status: number, body: ErrorBody) => reply.code(status).header('cache-control', 'no-store').send(body);
         if (error instanceof ValidationError) return send(422, errorBody('validation_failed', error.message, error.fields));
         if (error instanceof CatalogError) return send(400, errorBody('bad_query', error.message, error.fields));
+        if (error instanceof SetupError) return send(409, errorBody('setup_refused', error.message));
         if (error instanceof HttpError) return send(error.status, errorBody(error.status === 401 ? 'unauthorized' : error.status === 403 ? 'forbidden' : 'error', error.message));
         const e = error as { statusCode?: number; message?: string; code?: string };
         if (e.statusCode && e.statusCode < 500) return send(e.statusCode, errorBody(e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'too_large' : 'bad_request', e.message ?? 'bad request'));
@@ -136,6 +148,10 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
         if (!job) throw new HttpError(404, 'no such job');
         return job;
       });
+
+      route('GET /setup', (request) => deps.setup.state((request.query as { mirrorUrl?: string }).mirrorUrl));
+      route('POST /setup', (request) => deps.setup.apply((request.body ?? {}) as SetupRequest));
+      route('POST /setup/undo', () => deps.setup.undo());
 
       api.get('/events', (request, reply) => {
         reply.hijack();

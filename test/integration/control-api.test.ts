@@ -332,3 +332,18 @@ describe('events and pre-warm jobs', () => {
     expect(final.items.filter((i) => i.state === 'cancelled').length).toBeGreaterThan(0);
   });
 });
+
+describe('one-click setup through the API', () => {
+  // Read-only here: applying would change the real HOME of whoever runs the tests. Applying
+  // and undoing are tested on a temporary HOME in setup.test.ts.
+  it('shows the current state and a dry run for this mirror, and validates the URL', async () => {
+    const state = await api.setupState();
+    expect(state.mirrorUrl).toBe(mirror.url);
+    expect(state.mix.url).toMatch(/^https?:\/\//);
+    expect(state.files.length).toBeGreaterThan(0);
+    const dry = await api.applySetup({ dryRun: true, mirrorUrl: 'http://127.0.0.1:4999' });
+    expect(dry.backup).toBeNull();
+    expect(dry.changes.some((c) => c.after.includes('http://127.0.0.1:4999'))).toBe(true);
+    expect((await expectApiError(api.applySetup({ dryRun: true, mirrorUrl: 'ftp://x' }), 422)).body.fields).toHaveProperty('mirrorUrl');
+  });
+});
