@@ -1,21 +1,26 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import { ToastProvider } from './components/toasts';
+import { applyTheme, storedTheme } from './lib/theme';
+import './styles.css';
 
-// Placeholder until the dashboard lands: shows where the mirror's metrics are.
-function App() {
-  return (
-    <main>
-      <h1>HexHub</h1>
-      <p>
-        The mirror is running. Point clients at it with <code>HEX_MIRROR</code> (mix) or <code>HEX_CDN</code> (rebar3); metrics are at{' '}
-        <a href="/metrics">/metrics</a>.
-      </p>
-    </main>
-  );
-}
+applyTheme(storedTheme());
+
+const client = new QueryClient({
+  defaultOptions: {
+    queries: { retry: 1, retryDelay: 800, staleTime: 1000, refetchOnWindowFocus: true },
+    mutations: { retry: 0 },
+  },
+});
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App />
+    <QueryClientProvider client={client}>
+      <ToastProvider>
+        <App />
+      </ToastProvider>
+    </QueryClientProvider>
   </StrictMode>,
 );

@@ -1,0 +1,97 @@
+// Keep-alive load with autocannon over a set of paths: each connection walks the whole
+// (shuffled) list from its own starting point, so requests spread evenly over every path.
+import autocannon, { type Result } from 'autocannon';
+import { createRequire } from 'node:module';
+import { summarize } from './util.js';
+
+// autocannon appends every response body chunk to a string (`body += chunk`, a UTF-8
+// decode) even when nothing reads it; with multi-megabyte tarballs that decode is most of
+// the load generator's CPU, on a machine where client and server share two cores. Nothing
+// here reads bodies (no expectBody / verifyBody / onResponse; bytes are verified
+// separately), so the append is made a no-op -- for every target alike.
+const require = createRequire(import.meta.url);
+const Queue = require('autocannon/lib/pipelinedRequestsQueue.js') as { prototype: { addBody(data: unknown): void } };
+Queue.prototype.addBody = () => undefined;
+
+export interface LoadRun {
+  requests: number;
+  bytes: number;
+  durationSec: number;
+  /** Every response's latency in ms (autocannon's own histogram rounds to whole ms). */
+  latencies: number[];
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+}
+
+export interface LoadResult {
+  reqPerSec: number;
+  bytesPerSec: number;
+  latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
+  requests: number;
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  durationSec: number;
+  /** req/s of each run that was merged into this result. */
+  rounds: number[];
+}
+
+export async function runLoad(url: string, paths: string[], connections: number, durationSec: number): Promise<LoadRun> {
+  let clients = 0;
+  const latencies: number[] = [];
+  const instance = autocannon({
+    url,
+    connections,
+    duration: durationSec,
+    timeout: 30,
+    requests: paths.map((path) => ({ method: 'GET', path })),
+    setupClient: (client) => {
+      const offset = Math.floor(((clients++ % connections) * paths.length) / connections);
+      const rotated = [...paths.slice(offset), ...paths.slice(0, offset)];
+      client.setRequests(rotated.map((path) => ({ method: 'GET', path })));
+    },
+  });
+  instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+  const result: Result = await instance;
+  const statusCodes: Record<string, number> = {};
+  for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = Number(count);
+  return {
+    requests: Object.values(statusCodes).reduce((a, b) => a + b, 0),
+    bytes: result.throughput.total,
+    durationSec: result.duration,
+    latencies,
+    ok2xx: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes,
+  };
+}
+
+/** Merges runs against one target (e.g. interleaved rounds) into one result. */
+export function mergeRuns(runs: LoadRun[]): LoadResult {
+  const sum = (f: (r: LoadRun) => number) => runs.reduce((a, r) => a + f(r), 0);
+  const duration = sum((r) => r.durationSec);
+  const latency = summarize(runs.flatMap((r) => r.latencies));
+  const sorted = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const statusCodes: Record<string, number> = {};
+  for (const r of runs) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  return {
+    reqPerSec: sum((r) => r.requests) / duration,
+    bytesPerSec: sum((r) => r.bytes) / duration,
+    latencyMs: { mean: latency.mean, p50: latency.p50, p90: sorted[Math.max(0, Math.ceil(0.9 * sorted.length) - 1)] ?? NaN, p99: latency.p99, max: latency.max },
+    requests: sum((r) => r.requests),
+    ok2xx: sum((r) => r.ok2xx),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    statusCodes,
+    durationSec: duration,
+    rounds: runs.map((r) => r.requests / r.durationSec),
+  };
+}

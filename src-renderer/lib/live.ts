@@ -1,0 +1,215 @@
+// The event stream: transfers in flight (known only from events), recent activity, and the
+// updates it makes to react-query's answers (status, jobs, settings) or the refetches it
+// asks for (cache list, package, disk) when something changed on the server.
+import { useEffect, useSyncExternalStore } from 'react';
+import type { QueryClient, QueryKey } from '@tanstack/react-query';
+import { ApiError } from '../../src-shared/api-client';
+import type { JobView, ServerEvent, SettingsResponse, StatusResponse, TransferView } from '../../src-shared/contract';
+import { api } from '../api';
+import { describeKey, formatBytes } from './format';
+import { keys } from './queries';
+
+export type Connection = 'connecting' | 'live' | 'reconnecting' | 'refused';
+
+export interface LiveTransfer extends TransferView {
+  /** Average rate since the transfer started, bytes per second. */
+  rate: number;
+}
+
+export interface FinishedTransfer {
+  id: string;
+  key: string;
+  bytes: number;
+  outcome: 'stored' | 'failed';
+  error?: string;
+  at: number;
+}
+
+export type Tone = 'ok' | 'info' | 'warn' | 'danger';
+
+export interface ActivityItem {
+  id: number;
+  at: number;
+  tone: Tone;
+  text: string;
+  detail?: string;
+}
+
+export interface LiveSnapshot {
+  connection: Connection;
+  transfers: LiveTransfer[];
+  finished: FinishedTransfer[];
+  activity: ActivityItem[];
+}
+
+const MAX_ACTIVITY = 60;
+const MAX_FINISHED = 12;
+
+class LiveStore {
+  private snapshot: LiveSnapshot = { connection: 'connecting', transfers: [], finished: [], activity: [] };
+  private readonly listeners = new Set<() => void>();
+  private readonly transfers = new Map<string, LiveTransfer>();
+  private nextId = 1;
+
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  get = () => this.snapshot;
+
+  private emit(patch: Partial<LiveSnapshot>) {
+    this.snapshot = { ...this.snapshot, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+
+  setConnection(connection: Connection) {
+    if (this.snapshot.connection !== connection) this.emit({ connection });
+  }
+
+  transfer(t: TransferView) {
+    const elapsed = Math.max(0.25, (Date.now() - t.startedAt) / 1000);
+    this.transfers.set(t.id, { ...t, rate: t.bytes / elapsed });
+    this.emit({ transfers: [...this.transfers.values()] });
+  }
+
+  transferEnd(id: string, key: string, outcome: 'stored' | 'failed', error?: string) {
+    const last = this.transfers.get(id);
+    this.transfers.delete(id);
+    const done: FinishedTransfer = { id, key, bytes: last?.totalBytes ?? last?.bytes ?? 0, outcome, ...(error ? { error } : {}), at: Date.now() };
+    this.emit({ transfers: [...this.transfers.values()], finished: [done, ...this.snapshot.finished].slice(0, MAX_FINISHED) });
+  }
+
+  /** Drops transfers we never saw end (the stream was down meanwhile). */
+  clearTransfers() {
+    this.transfers.clear();
+    this.emit({ transfers: [] });
+  }
+
+  activity(tone: Tone, text: string, detail?: string) {
+    const item: ActivityItem = { id: this.nextId++, at: Date.now(), tone, text, ...(detail ? { detail } : {}) };
+    this.emit({ activity: [item, ...this.snapshot.activity].slice(0, MAX_ACTIVITY) });
+  }
+}
+
+export const live = new LiveStore();
+
+export function useLive(): LiveSnapshot {
+  return useSyncExternalStore(live.subscribe, live.get);
+}
+
+/** Batches invalidations so a burst of cache events refetches each view once. */
+function invalidator(client: QueryClient, delayMs = 400) {
+  const pending = new Map<string, QueryKey>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return (...queryKeys: QueryKey[]) => {
+    for (const key of queryKeys) pending.set(JSON.stringify(key), key);
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      const batch = [...pending.values()];
+      pending.clear();
+      for (const queryKey of batch) void client.invalidateQueries({ queryKey });
+    }, delayMs);
+  };
+}
+
+const JOB_STATE_TEXT: Record<JobView['state'], string> = {
+  resolving: 'resolving',
+  running: 'running',
+  done: 'finished',
+  failed: 'failed',
+  cancelled: 'cancelled',
+};
+
+function jobTone(job: JobView): Tone {
+  return job.state === 'done' ? 'ok' : job.state === 'failed' ? 'danger' : job.state === 'cancelled' ? 'warn' : 'info';
+}
+
+export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof invalidator>, event: ServerEvent, firstHello: { seen: boolean }) {
+  switch (event.type) {
+    case 'hello':
+      client.setQueryData<StatusResponse>(keys.status, event.status);
+      if (firstHello.seen) {
+        // Back after a gap: whatever happened meanwhile is only on the server.
+        live.clearTransfers();
+        void client.invalidateQueries({ predicate: (query) => query.queryKey[0] !== 'status' });
+      }
+      firstHello.seen = true;
+      return;
+    case 'transfer':
+      live.transfer(event.transfer);
+      return;
+    case 'transfer-end': {
+      const info = describeKey(event.key);
+      const size = live.get().transfers.find((t) => t.id === event.id);
+      live.transferEnd(event.id, event.key, event.outcome, event.error);
+      const bytes = size ? (size.totalBytes ?? size.bytes) : 0;
+      if (event.outcome === 'stored') live.activity('ok', `Downloaded ${info.label}`, bytes ? formatBytes(bytes) : undefined);
+      else live.activity('danger', `Download failed: ${info.label}`, event.error);
+      invalidate(keys.status);
+      return;
+    }
+    case 'job': {
+      const previous = client.getQueryData<JobView[]>(keys.jobs)?.find((j) => j.id === event.job.id);
+      client.setQueryData<JobView[]>(keys.jobs, (jobs) => {
+        if (!jobs) return [event.job];
+        const at = jobs.findIndex((j) => j.id === event.job.id);
+        if (at < 0) return [event.job, ...jobs];
+        const next = [...jobs];
+        next[at] = event.job;
+        return next;
+      });
+      if (!previous || previous.state !== event.job.state) {
+        const { totals } = event.job;
+        const detail = event.job.state === 'done' || event.job.state === 'failed' ? `${totals.fetched} fetched, ${totals.cached} already cached, ${totals.failed} failed` : undefined;
+        live.activity(jobTone(event.job), `Pre-warm ${JOB_STATE_TEXT[event.job.state]}: ${event.job.source || 'job'}`, detail ?? event.job.error);
+        invalidate(keys.status);
+      }
+      return;
+    }
+    case 'cache': {
+      const info = describeKey(event.key);
+      if (event.change === 'removed' && (info.kind === 'tarball' || info.kind === 'docs')) live.activity('warn', `Removed ${info.label}`);
+      invalidate(keys.cache, keys.disk, keys.status, info.name ? keys.package(info.name) : ['package']);
+      return;
+    }
+    case 'health': {
+      const before = client.getQueryData<StatusResponse>(keys.status);
+      client.setQueryData<StatusResponse>(keys.status, (status) => (status ? { ...status, upstream: event.upstream, offline: !event.upstream.enabled } : status));
+      if (before && before.upstream.reachable !== event.upstream.reachable && event.upstream.enabled) {
+        if (event.upstream.reachable === false) live.activity('danger', 'Upstream unreachable', event.upstream.lastError);
+        else if (event.upstream.reachable === true) live.activity('ok', 'Upstream reachable again');
+      }
+      return;
+    }
+    case 'settings': {
+      const before = client.getQueryData<SettingsResponse>(keys.settings);
+      client.setQueryData<SettingsResponse>(keys.settings, event.settings);
+      if (before && before.values.upstreamEnabled !== event.settings.values.upstreamEnabled) {
+        live.activity(event.settings.values.upstreamEnabled ? 'ok' : 'warn', event.settings.values.upstreamEnabled ? 'Online: the upstream is used again' : 'Offline mode: serving cached content only');
+      } else live.activity('info', 'Settings changed');
+      invalidate(keys.status, keys.disk);
+      return;
+    }
+  }
+}
+
+/** Follows the event stream for as long as the dashboard is open. */
+export function useEventStream(client: QueryClient): void {
+  useEffect(() => {
+    const stop = new AbortController();
+    const invalidate = invalidator(client);
+    const firstHello = { seen: false };
+    live.setConnection('connecting');
+    api
+      .events(
+        (event) => handleEvent(client, invalidate, event, firstHello),
+        stop.signal,
+        (connected) => live.setConnection(connected ? 'live' : 'reconnecting'),
+      )
+      .catch((error: unknown) => {
+        if (!stop.signal.aborted) live.setConnection(error instanceof ApiError && (error.status === 401 || error.status === 403) ? 'refused' : 'reconnecting');
+      });
+    return () => stop.abort();
+  }, [client]);
+}
