@@ -200,8 +200,3 @@ export async function benchCatalog(options: { packages?: number; releasesPerPack
     await rm(dataDir, { recursive: true, force: true });
   }
 }
-
-// Run directly: node --import tsx bench/cache-management.ts
-if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(JSON.stringify({ prewarm: await benchPrewarm(), catalog: await benchCatalog() }, null, 2));
-}

@@ -4,6 +4,8 @@
 //   2. cold-miss overhead     sequential cold tarballs, upstream 20 ms away; vs straight from the upstream
 //   3. thundering herd        100 concurrent requests for one uncached tarball; upstream requests must be 1
 //   4. memory while streaming 1 GiB of cold tarballs through the mirror; peak RSS (VmHWM) of the process
+//   5. pre-warm of a 150-package lock, upstream 50 ms away; vs one at a time and the ideal (bench/cache-management.ts)
+//   6. cache listing pages over 20,000 packages / 200,000 releases; p50 per page (bench/cache-management.ts)
 //
 // The mirror is the real built `./bin/hexhub serve` process (test/support/cli.ts), the
 // upstream is the fake hex.pm of the tests (test/support/fake-upstream.ts) serving real
@@ -11,7 +13,7 @@
 //
 // Writes bench/results/latest.json; prints a report and a Markdown table for BENCHMARKS.md.
 // Knobs (environment): BENCH_DURATION (s, default 15), BENCH_QUICK=1 (short runs, for
-// trying the harness), BENCH_ONLY=warm,cold,herd,rss (run some phases), BENCH_COMMIT (names the
+// trying the harness), BENCH_ONLY=warm,cold,herd,rss,prewarm,catalog (run some phases), BENCH_COMMIT (names the
 // code when it is not a git checkout), BENCH_CPU_PROF=1
 // (write a V8 CPU profile of each HexHub process to bench/results/profiles/LABEL.cpuprofile),
 // NGINX (path, default /usr/sbin/nginx).
@@ -28,6 +30,7 @@ import { httpGet } from '../test/support/http.js';
 import { buildSized, hexLikeSizes, publishSharing, publishSized, seededRandom, shuffle } from './fixtures.js';
 import { mergeRuns, runLoad, type LoadResult, type LoadRun } from './load.js';
 import { nginxVersion, startNginx } from './nginx.js';
+import { benchCatalog, benchPrewarm, type CatalogFigures, type PrewarmFigures } from './cache-management.js';
 import { cpuSecondsOf, fetchDigest, fmt, mapLimit, noiseMeter, memoryOf, MiB, sampleMemory, summarize, type Fetched, type Summary } from './util.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -426,6 +429,8 @@ type Results = {
   cold?: Awaited<ReturnType<typeof coldMisses>>;
   herd?: Awaited<ReturnType<typeof herd>>[];
   rss?: Awaited<ReturnType<typeof streaming>>;
+  prewarm?: PrewarmFigures;
+  catalog?: CatalogFigures;
 };
 
 function table(rows: string[][]): string {
@@ -440,6 +445,8 @@ function targets(r: Results) {
     ...(r.cold ? [{ id: '2', name: 'cold-miss mean through HexHub (ms)', value: r.cold.mirror.mean, target: `<= 1.10 x ${fmt(r.cold.direct.mean, 2)} + 5 = ${fmt(r.cold.limitMs, 2)}`, pass: r.cold.pass }] : []),
     ...(r.herd ?? []).map((h) => ({ id: '3', name: `upstream requests, ${h.clients} concurrent GETs of one cold tarball (registry ${h.registry})`, value: h.upstreamTarballRequests, target: `== 1, ${h.clients}/${h.clients} correct`, pass: h.pass })),
     ...(r.rss ? [{ id: '4', name: `peak RSS streaming ${mib(r.rss.totalBytes)} (bytes)`, value: r.rss.peakRssBytes, target: `< ${r.rss.limitBytes}`, pass: r.rss.pass }] : []),
+    ...(r.prewarm ? [{ id: '5', name: `pre-warm of a ${r.prewarm.packages}-package lock, time / ideal`, value: r.prewarm.ratioToIdeal, target: `<= ${r.prewarm.target}`, pass: r.prewarm.pass }] : []),
+    ...(r.catalog ? [{ id: '6', name: `cache listing p50 (ms), ${r.catalog.packages} packages / ${r.catalog.releases} releases`, value: r.catalog.p50Ms, target: `< ${r.catalog.target}`, pass: r.catalog.pass }] : []),
   ];
 }
 
@@ -496,6 +503,27 @@ function markdown(r: Results, meta: Meta): string {
       `idle HexHub ${mib(rss.idleRssBytes)}; straight from upstream ${fmt(rss.directMBps, 0)} MiB/s`,
       `< ${mib(rss.limitBytes)}`,
       PF(rss.pass),
+    ]);
+  }
+  const { prewarm, catalog } = r;
+  if (prewarm) {
+    rows.push([
+      '5',
+      `pre-warm of a ${prewarm.packages}-package mix.lock, upstream +${prewarm.latencyMs} ms, concurrency ${prewarm.concurrency} (${prewarm.upstreamRequests} upstream requests)`,
+      `${fmt(prewarm.concurrentMs / 1000, 2)} s`,
+      `same set one at a time: ${fmt(prewarm.sequentialMs / 1000, 2)} s; ideal (requests × latency ÷ concurrency + bytes ÷ bandwidth): ${fmt(prewarm.idealMs / 1000, 2)} s`,
+      `≤ ${prewarm.target} × ideal; got ${fmt(prewarm.ratioToIdeal, 2)} ×`,
+      PF(prewarm.pass),
+    ]);
+  }
+  if (catalog) {
+    rows.push([
+      '6',
+      `GET /-/api/cache pages over ${catalog.packages} packages / ${catalog.releases} releases (search, sorts, deep pages; ${catalog.requests} requests)`,
+      `p50 ${fmt(catalog.p50Ms, 1)} ms, p95 ${fmt(catalog.p95Ms, 1)} ms, max ${fmt(catalog.maxMs, 1)} ms`,
+      `slowest query p50: ${[...catalog.byQuery].sort((a, b) => b.p50Ms - a.p50Ms)[0]!.query} ${fmt([...catalog.byQuery].sort((a, b) => b.p50Ms - a.p50Ms)[0]!.p50Ms, 1)} ms`,
+      `p50 < ${catalog.target} ms`,
+      PF(catalog.pass),
     ]);
   }
   const noise = Object.entries(meta.noisePct ?? {}).map(([phase, pct]) => `${phase} ${fmt(pct, 0)} %`).join(', ');
@@ -567,6 +595,17 @@ function report(r: Results, meta: Meta): string {
     out.push(`  HexHub RSS: idle ${mib(rss.idleRssBytes)}, peak ${mib(rss.peakRssBytes)} (VmHWM ${mib(rss.vmHwmBytes)}, max sampled VmRSS ${mib(rss.sampledPeakRssBytes)}, ${rss.samples} samples); limit ${mib(rss.limitBytes)}`);
     out.push(`  throughput: HexHub ${fmt(rss.mirrorMBps, 0)} MiB/s (${fmt(rss.mirrorSec)} s) vs straight from upstream ${fmt(rss.directMBps, 0)} MiB/s (${fmt(rss.directSec)} s)`);
   }
+  if (r.prewarm) {
+    const p = r.prewarm;
+    out.push('', `5. Pre-warm  [${PF(p.pass)}]${noiseNote(meta, 'prewarm')}`);
+    out.push(`  ${p.packages}-package mix.lock, upstream +${p.latencyMs} ms: concurrency ${p.concurrency} ${fmt(p.concurrentMs / 1000, 2)} s, one at a time ${fmt(p.sequentialMs / 1000, 2)} s, ideal ${fmt(p.idealMs / 1000, 2)} s (${p.upstreamRequests} requests, ${mib(p.bytes)} at ${mib(p.bandwidthBytesPerSec)}/s) -> ${fmt(p.ratioToIdeal, 2)} × ideal`);
+  }
+  if (r.catalog) {
+    const c = r.catalog;
+    out.push('', `6. Cache listing  [${PF(c.pass)}]${noiseNote(meta, 'catalog')}`);
+    out.push(`  ${c.packages} packages / ${c.releases} releases: p50 ${fmt(c.p50Ms, 1)} ms, p95 ${fmt(c.p95Ms, 1)} ms, max ${fmt(c.maxMs, 1)} ms over ${c.requests} requests`);
+    for (const q of c.byQuery) out.push(`    ${q.query.padEnd(50)} p50 ${fmt(q.p50Ms, 1)} ms`);
+  }
   const all = targets(r);
   if (CPU_PROF) out.push('', `CPU profiles of each HexHub process (warm, cold, rss): ${PROFILES}  (summarise: node --import tsx bench/profile-top.ts FILE)`);
   out.push('');
@@ -609,7 +648,7 @@ function git(args: string[]): string | undefined {
   }
 }
 
-const PHASES = ['warm', 'cold', 'herd', 'rss'] as const;
+const PHASES = ['warm', 'cold', 'herd', 'rss', 'prewarm', 'catalog'] as const;
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -665,6 +704,8 @@ async function main(): Promise<void> {
   }
 
   if (runs('rss')) results.rss = await phase('rss', () => streaming(upstream, fx));
+  if (runs('prewarm')) results.prewarm = await phase('prewarm', () => benchPrewarm({ packages: QUICK ? 40 : 150 }));
+  if (runs('catalog')) results.catalog = await phase('catalog', () => benchCatalog({ packages: QUICK ? 2000 : 20_000 }));
   meta.noisePct = noise;
 
   process.stdout.write(report(results, meta));

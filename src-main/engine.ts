@@ -98,7 +98,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
       },
     },
   );
-  const releases = new ReleaseArtifacts(getConfig, registry, artifacts, index, upstream, metrics);
+  const releases = new ReleaseArtifacts(getConfig, registry, artifacts, index, store, upstream, metrics);
   const catalog = new Catalog(index, registry, config.dataDir);
   const admin = new CacheAdmin(config.dataDir, store, index, catalog, log);
   const jobs = new JobManager({
@@ -117,7 +117,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
     },
     signal: shutdown.signal,
   });
-  const app = createHttpApp(metrics);
+  const app = createHttpApp(metrics, (req, res) => releases.serveWarmTarball(req, res));
   const startedAt = Date.now();
   let url = '';
   let token = '';

@@ -97,6 +97,12 @@ export class RegistryService {
     }
   }
 
+  /** Checksums from the records decoded in memory: undefined for an unknown release, null if the record is not in memory. */
+  peekReleaseInMemory(name: string, version: string): ReleaseChecksums | undefined | null {
+    const releases = this.records.get(name);
+    return releases ? releases.get(version) : null;
+  }
+
   /** Checksums of a release from what is stored, without touching the network. */
   async peekRelease(name: string, version: string): Promise<ReleaseChecksums | undefined> {
     let releases = this.records.get(name);

@@ -5,7 +5,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.js';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
+import type { BlobStore } from '../store/blob-store.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
+import { parseReleaseFile } from '../hex/names.js';
+import { sendWithoutIo } from '../server/respond.js';
 import { keys } from '../store/keys.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { ArtifactCache, ArtifactSpec } from './artifact-cache.js';
@@ -13,6 +16,7 @@ import type { RegistryService } from './registry-service.js';
 
 const OCTET = 'application/octet-stream';
 const TARBALL_MAX = 256 * 1024 * 1024;
+const TARBALL_CACHE = 'public, max-age=604800';
 const DOCS_MAX = 512 * 1024 * 1024;
 
 export class ReleaseArtifacts {
@@ -21,6 +25,7 @@ export class ReleaseArtifacts {
     private readonly registry: RegistryService,
     private readonly artifacts: ArtifactCache,
     private readonly index: CacheIndex,
+    private readonly store: BlobStore,
     private readonly upstream: UpstreamClient,
     private readonly metrics: Metrics,
   ) {}
@@ -31,7 +36,7 @@ export class ReleaseArtifacts {
       kind: 'tarball',
       url: `${this.config().upstream.url}/tarballs/${name}-${version}.tar`,
       contentType: OCTET,
-      cacheControl: 'public, max-age=604800',
+      cacheControl: TARBALL_CACHE,
       maxBytes: TARBALL_MAX,
     };
   }
@@ -45,6 +50,28 @@ export class ReleaseArtifacts {
       cacheControl: 'public, max-age=86400',
       maxBytes: DOCS_MAX,
     };
+  }
+
+  /**
+   * A warm tarball hit answered straight from memory, before any routing; false sends the
+   * request the normal way. Only what needs no I/O qualifies: a tarball in the hot cache
+   * whose registry record is decoded in memory and still names its checksum.
+   */
+  serveWarmTarball(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '';
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !url.startsWith('/tarballs/')) return false;
+    const release = parseReleaseFile(url.slice('/tarballs/'.length), '.tar');
+    if (!release) return false;
+    const key = keys.tarball(release.name, release.version);
+    const entry = this.index.get(key);
+    const known = entry && this.registry.peekReleaseInMemory(release.name, release.version);
+    if (!entry || known === null || (known?.outer && known.outer !== entry.sha256)) return false;
+    const sent = sendWithoutIo(req, res, this.store, key, entry, { contentType: OCTET, cacheControl: TARBALL_CACHE, cacheState: 'HIT' });
+    if (!sent) return false;
+    this.index.touch(entry);
+    this.metrics.hits.inc({ kind: 'tarball' });
+    this.metrics.bytesServed.inc({ kind: 'tarball' }, sent.bytes);
+    return true;
   }
 
   /**

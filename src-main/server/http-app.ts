@@ -1,19 +1,30 @@
 // The one local HTTP server: Hex repository paths for clients, /metrics, and (later) the
 // control API and dashboard under their own prefix.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.js';
 
-export function createHttpApp(metrics: Metrics): FastifyInstance {
+/** Answers a request before routing, or returns false to let the app route it. */
+export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export function createHttpApp(metrics: Metrics, fastPath?: FastPath): FastifyInstance {
   const app = Fastify({
+    // Warm hits are answered before Fastify builds its request and reply objects: serving
+    // speed is what a mirror is for, and those hits need none of the routing.
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (!fastPath?.(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = 65_000;
+      server.requestTimeout = 120_000;
+      return server;
+    },
     logger: false,
     // HEX_MIRROR=https://m/ makes Hex ask for //packages/x (hex-protocol.md §4.1).
     routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 8192 },
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
     return503OnClosing: true,
-    connectionTimeout: 0,
-    keepAliveTimeout: 65_000,
-    requestTimeout: 120_000,
   });
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store');

@@ -45,6 +45,43 @@ export function sendStored(
   return store.reading(key, () => send(req, res, store, key, entry, how));
 }
 
+function headersFor(entry: CacheEntry, how: StoredResponse): Record<string, string | number> {
+  return {
+    'content-type': how.contentType,
+    etag: etagOf(entry),
+    'cache-control': how.cacheControl,
+    'x-hexhub-cache': how.cacheState,
+    ...how.extraHeaders,
+  };
+}
+
+/**
+ * Answers from what needs no I/O: a 304 for a matching If-None-Match, or the object's
+ * in-memory copy. Returns undefined when the disk is needed. Synchronous, so the server can
+ * try it before any routing (see http-app.ts).
+ */
+export function sendWithoutIo(
+  req: IncomingMessage,
+  res: ServerResponse,
+  store: BlobStore,
+  key: string,
+  entry: CacheEntry,
+  how: StoredResponse,
+): { sent: true; bytes: number } | undefined {
+  const headers = headersFor(entry, how);
+  if (matchesIfNoneMatch(req.headers['if-none-match'], headers.etag as string)) {
+    delete headers['content-type'];
+    res.writeHead(304, headers).end();
+    return { sent: true, bytes: 0 };
+  }
+  const cached = store.hot.get(key, entry.sha256);
+  if (!cached) return undefined;
+  headers['content-length'] = cached.length;
+  res.writeHead(200, headers);
+  res.end(req.method === 'HEAD' ? undefined : cached);
+  return { sent: true, bytes: req.method === 'HEAD' ? 0 : cached.length };
+}
+
 async function send(
   req: IncomingMessage,
   res: ServerResponse,
@@ -53,26 +90,9 @@ async function send(
   entry: CacheEntry,
   how: StoredResponse,
 ): Promise<{ sent: boolean; bytes: number }> {
-  const etag = etagOf(entry);
-  const headers: Record<string, string | number> = {
-    'content-type': how.contentType,
-    etag,
-    'cache-control': how.cacheControl,
-    'x-hexhub-cache': how.cacheState,
-    ...how.extraHeaders,
-  };
-  if (matchesIfNoneMatch(req.headers['if-none-match'], etag)) {
-    delete headers['content-type'];
-    res.writeHead(304, headers).end();
-    return { sent: true, bytes: 0 };
-  }
-  const cached = store.hot.get(key, entry.sha256);
-  if (cached) {
-    headers['content-length'] = cached.length;
-    res.writeHead(200, headers);
-    res.end(req.method === 'HEAD' ? undefined : cached);
-    return { sent: true, bytes: req.method === 'HEAD' ? 0 : cached.length };
-  }
+  const quick = sendWithoutIo(req, res, store, key, entry, how);
+  if (quick) return quick;
+  const headers = headersFor(entry, how);
   let file;
   try {
     file = await store.open(key);

@@ -8,7 +8,7 @@ export class HotCache {
   constructor(
     private readonly budgetBytes: number,
     /** Objects larger than this are streamed from disk instead. */
-    readonly maxObjectBytes = 256 * 1024,
+    readonly maxObjectBytes = 4 * 1024 * 1024,
   ) {}
 
   get(key: string, sha256: string): Buffer | undefined {
