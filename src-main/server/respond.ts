@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheEntry } from '../store/cache-index.js';
 import type { HttpError } from './http-error.js';
@@ -93,7 +94,7 @@ async function send(
   const quick = sendWithoutIo(req, res, store, key, entry, how);
   if (quick) return quick;
   const headers = headersFor(entry, how);
-  let file;
+  let file: FileHandle | undefined;
   try {
     file = await store.open(key);
   } catch {
@@ -104,6 +105,10 @@ async function send(
     if (size !== entry.size) return { sent: false, bytes: 0 };
     if (size <= store.hot.maxObjectBytes && req.method !== 'HEAD') {
       const body = await file.readFile();
+      // Closed before answering, so the caller's bookkeeping (hit counters) runs before the
+      // client can see the response and ask for the next thing.
+      await file.close();
+      file = undefined;
       // Hashed once on its way into memory, so what warm hits serve from there is verified.
       if (body.length !== entry.size || createHash('sha256').update(body).digest('hex') !== entry.sha256) return { sent: false, bytes: 0 };
       headers['content-length'] = body.length;
@@ -121,7 +126,7 @@ async function send(
     await pipeline(file.createReadStream({ autoClose: false, highWaterMark: STREAM_CHUNK }), res).catch(() => res.destroy());
     return { sent: true, bytes: size };
   } finally {
-    await file.close();
+    await file?.close();
   }
 }
 
