@@ -8,6 +8,7 @@ import { Card, Loading, PageHeader, QueryError, Switch } from '../components/ui'
 import { useToast } from '../components/toasts';
 import { errorMessage, fieldErrors, keys, useSettings } from '../lib/queries';
 import { setTheme, useTheme, type ThemeChoice } from '../lib/theme';
+import { MachineSetup } from './MachineSetup';
 
 type NumberField = 'timeoutMs' | 'retryAttempts' | 'retryDelayMs' | 'registryTtlSeconds' | 'prewarmConcurrency';
 
@@ -58,6 +59,7 @@ export function SettingsView() {
       {settings.isPending ? <Loading /> : null}
       {settings.isError && !settings.data ? <QueryError error={settings.error} onRetry={() => void settings.refetch()} /> : null}
       {settings.data ? <SettingsForm settings={settings.data} /> : null}
+      <MachineSetup />
       <Appearance />
     </>
   );
