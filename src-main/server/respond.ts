@@ -31,21 +31,6 @@ export interface StoredResponse {
   extraHeaders?: Record<string, string>;
 }
 
-/**
- * Sends a stored object. Returns false, having sent nothing, when the file is missing or
- * its size disagrees with the index: the caller then treats it as a miss.
- */
-export function sendStored(
-  req: IncomingMessage,
-  res: ServerResponse,
-  store: BlobStore,
-  key: string,
-  entry: CacheEntry,
-  how: StoredResponse,
-): Promise<{ sent: boolean; bytes: number }> {
-  return store.reading(key, () => send(req, res, store, key, entry, how));
-}
-
 function headersFor(entry: CacheEntry, how: StoredResponse): Record<string, string | number> {
   return {
     'content-type': how.contentType,
@@ -83,7 +68,11 @@ export function sendWithoutIo(
   return { sent: true, bytes: req.method === 'HEAD' ? 0 : cached.length };
 }
 
-async function send(
+/**
+ * Sends a stored object. Returns false, having sent nothing, when the file is missing or
+ * its size disagrees with the index: the caller then treats it as a miss.
+ */
+export function sendStored(
   req: IncomingMessage,
   res: ServerResponse,
   store: BlobStore,
@@ -91,43 +80,46 @@ async function send(
   entry: CacheEntry,
   how: StoredResponse,
 ): Promise<{ sent: boolean; bytes: number }> {
-  const quick = sendWithoutIo(req, res, store, key, entry, how);
-  if (quick) return quick;
-  const headers = headersFor(entry, how);
-  let file: FileHandle | undefined;
-  try {
-    file = await store.open(key);
-  } catch {
-    return { sent: false, bytes: 0 };
-  }
-  try {
-    const { size } = await file.stat();
-    if (size !== entry.size) return { sent: false, bytes: 0 };
-    if (size <= store.hot.maxObjectBytes && req.method !== 'HEAD') {
-      const body = await file.readFile();
-      // Closed before answering, so the caller's bookkeeping (hit counters) runs before the
-      // client can see the response and ask for the next thing.
-      await file.close();
-      file = undefined;
-      // Hashed once on its way into memory, so what warm hits serve from there is verified.
-      if (body.length !== entry.size || createHash('sha256').update(body).digest('hex') !== entry.sha256) return { sent: false, bytes: 0 };
-      headers['content-length'] = body.length;
+  // Marked in use while it is read, so eviction leaves it alone.
+  return store.reading(key, async () => {
+    const quick = sendWithoutIo(req, res, store, key, entry, how);
+    if (quick) return quick;
+    const headers = headersFor(entry, how);
+    let file: FileHandle | undefined;
+    try {
+      file = await store.open(key);
+    } catch {
+      return { sent: false, bytes: 0 };
+    }
+    try {
+      const { size } = await file.stat();
+      if (size !== entry.size) return { sent: false, bytes: 0 };
+      if (size <= store.hot.maxObjectBytes && req.method !== 'HEAD') {
+        const body = await file.readFile();
+        // Closed before answering, so the caller's bookkeeping (hit counters) runs before the
+        // client can see the response and ask for the next thing.
+        await file.close();
+        file = undefined;
+        // Hashed once on its way into memory, so what warm hits serve from there is verified.
+        if (body.length !== entry.size || createHash('sha256').update(body).digest('hex') !== entry.sha256) return { sent: false, bytes: 0 };
+        headers['content-length'] = body.length;
+        res.writeHead(200, headers);
+        res.end(body);
+        store.hot.put(key, entry.sha256, body);
+        return { sent: true, bytes: body.length };
+      }
+      headers['content-length'] = size;
       res.writeHead(200, headers);
-      res.end(body);
-      store.hot.put(key, entry.sha256, body);
-      return { sent: true, bytes: body.length };
+      if (req.method === 'HEAD') {
+        res.end();
+        return { sent: true, bytes: 0 };
+      }
+      await pipeline(file.createReadStream({ autoClose: false, highWaterMark: STREAM_CHUNK }), res).catch(() => res.destroy());
+      return { sent: true, bytes: size };
+    } finally {
+      await file?.close();
     }
-    headers['content-length'] = size;
-    res.writeHead(200, headers);
-    if (req.method === 'HEAD') {
-      res.end();
-      return { sent: true, bytes: 0 };
-    }
-    await pipeline(file.createReadStream({ autoClose: false, highWaterMark: STREAM_CHUNK }), res).catch(() => res.destroy());
-    return { sent: true, bytes: size };
-  } finally {
-    await file?.close();
-  }
+  });
 }
 
 export function sendError(res: ServerResponse, error: HttpError): void {
