@@ -13,7 +13,8 @@
 //
 // Writes bench/results/latest.json; prints a report and a Markdown table for BENCHMARKS.md.
 // Knobs (environment): BENCH_DURATION (s, default 15), BENCH_QUICK=1 (short runs, for
-// trying the harness), BENCH_ONLY=warm,cold,herd,rss,prewarm,catalog (run some phases), BENCH_COMMIT (names the
+// trying the harness), BENCH_ONLY=warm,cold,herd,rss,prewarm,catalog (run some phases),
+// BENCH_WARM_TARBALLS (size of the warm set, default 200; ~1000 exceeds the 64 MiB hot cache), BENCH_COMMIT (names the
 // code when it is not a git checkout), BENCH_CPU_PROF=1
 // (write a V8 CPU profile of each HexHub process to bench/results/profiles/LABEL.cpuprofile),
 // NGINX (path, default /usr/sbin/nginx).
@@ -39,7 +40,7 @@ const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const PROFILES = join(RESULTS, 'profiles');
 
 const PLAN = {
-  warm: { tarballs: 200, packages: 50, connections: 32, durationSec: Number(process.env.BENCH_DURATION ?? (QUICK ? 6 : 15)), rounds: QUICK ? 2 : 5, warmupSec: QUICK ? 1 : 3, minRatio: 0.6 },
+  warm: { tarballs: Number(process.env.BENCH_WARM_TARBALLS ?? 200), packages: 50, connections: 32, durationSec: Number(process.env.BENCH_DURATION ?? (QUICK ? 6 : 15)), rounds: QUICK ? 2 : 5, warmupSec: QUICK ? 1 : 3, minRatio: 0.6 },
   cold: { releases: QUICK ? 30 : 100, untimed: 5, packages: 20, latencyMs: 20, minKB: 20, maxKB: 120, slack: 1.1, slackMs: 5 },
   herd: { clients: 100, bytes: 1 * MiB, latencyMs: 20 },
   rss: { tarballs: QUICK ? 16 : 64, bytes: 16 * MiB, distinct: 2, concurrency: 8, limit: 200 * MiB },
