@@ -158,6 +158,23 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
 
   const settingsView = (): SettingsResponse => ({ values: settingsOf(config), fixedByEnv: config.fixedByEnv });
 
+  /** Takes the data dir's lock, then prepares the store and loads the index, catalog and token. */
+  const openDataDir = async (role: 'server' | 'prewarm' | 'verify' | 'status'): Promise<DataDirLock> => {
+    await mkdir(config.dataDir, { recursive: true });
+    const held = await acquireDataDirLock(config.dataDir, role);
+    lock = held;
+    try {
+      await store.init();
+      await index.load();
+      catalog.rebuild();
+      token = await loadOrCreateToken(config.dataDir);
+    } catch (error) {
+      await held.release();
+      throw error;
+    }
+    return held;
+  };
+
   const engine: Engine = {
     get config() {
       return config;
@@ -176,23 +193,13 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
     },
 
     async open(role = 'status') {
-      await mkdir(config.dataDir, { recursive: true });
-      lock = await acquireDataDirLock(config.dataDir, role);
-      await store.init();
-      await index.load();
-      catalog.rebuild();
-      token = await loadOrCreateToken(config.dataDir);
+      await openDataDir(role);
       await index.reconcile(store);
     },
 
     async start() {
-      await mkdir(config.dataDir, { recursive: true });
-      lock = await acquireDataDirLock(config.dataDir, 'server');
+      const held = await openDataDir('server');
       try {
-        await store.init();
-        await index.load();
-        catalog.rebuild();
-        token = await loadOrCreateToken(config.dataDir);
         const guard = new AccessGuard(token, () => allowedHosts(config.host, (app.server.address() as AddressInfo).port));
         registerControlRoutes(app, {
           guard,
@@ -223,13 +230,13 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
         await registerDashboard(app, guard, token);
         await app.listen({ host: config.host, port: config.port });
       } catch (error) {
-        await lock.release();
+        await held.release();
         throw error;
       }
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       url = `http://${host}:${address.port}`;
-      await lock.update({ url });
+      await held.update({ url });
       // Files a crash left unrecorded are adopted in the background; serving does not wait.
       reconciling = index.reconcile(store).catch((error: Error) => log.error({ error: error.message }, 'cache reconciliation failed'));
       log.info({ event: 'listening', url, upstream: config.upstream.url, dataDir: config.dataDir }, 'mirror listening');
