@@ -10,6 +10,7 @@ import { saveSettings } from './config/saved-settings.js';
 import { AccessGuard, allowedHosts, loadOrCreateToken } from './control/access.js';
 import { CacheAdmin } from './control/cache-admin.js';
 import { Catalog } from './control/catalog.js';
+import { Scrubber } from './control/scrubber.js';
 import { registerControlRoutes, ValidationError } from './control/control-routes.js';
 import { EventBus } from './control/event-bus.js';
 import { ArtifactCache } from './mirror/artifact-cache.js';
@@ -19,7 +20,7 @@ import { registerRepositoryRoutes } from './mirror/repository-routes.js';
 import { RevalidatingCache } from './mirror/revalidating-cache.js';
 import { JobManager } from './prewarm/jobs.js';
 import { registerDashboard } from './server/dashboard.js';
-import { createHttpApp } from './server/http-app.js';
+import { createHttpApp, type HttpLimits } from './server/http-app.js';
 import { createLogger } from './server/logger.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
 import { BlobStore } from './store/blob-store.js';
@@ -39,6 +40,7 @@ export interface Engine {
   readonly admin: CacheAdmin;
   readonly jobs: JobManager;
   readonly events: EventBus;
+  readonly scrubber: Scrubber;
   /** The control API token (after start or open). */
   readonly token: string;
   /** Opens the data dir (lock, index) without listening: for CLI commands. */
@@ -59,6 +61,8 @@ export interface EngineOptions {
   processMetrics?: boolean;
   /** How often an unreachable upstream is asked whether it is back. */
   healthProbeMs?: number;
+  /** Tighter HTTP bounds, for tests of slow and hostile clients. */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 async function total(counter: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
@@ -74,7 +78,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
   const events = new EventBus();
   const transferWatchers = new Set<(key: string, bytes: number, total?: number) => void>();
   const store = new BlobStore(config.dataDir);
-  const index = new CacheIndex(config.dataDir, log);
+  const index = new CacheIndex(config.dataDir, log, undefined, (error) => store.health.failed(error));
   const upstream = new UpstreamClient(config.upstream, log, metrics);
   const mutable = new RevalidatingCache(store, index, upstream, log, metrics, shutdown.signal);
   const registry = new RegistryService(config.upstream, () => config.registryTtlSeconds * 1000, mutable, store, index);
@@ -101,6 +105,26 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
   const releases = new ReleaseArtifacts(getConfig, registry, artifacts, index, store, upstream, metrics);
   const catalog = new Catalog(index, registry, config.dataDir);
   const admin = new CacheAdmin(config.dataDir, store, index, catalog, log);
+  const scrubber = new Scrubber({
+    dataDir: config.dataDir,
+    index,
+    admin,
+    refetch: async (_key, entry) => {
+      if (!entry.package || !entry.version || !config.upstream.enabled) return entry.kind === 'tarball' || entry.kind === 'docs' ? false : null;
+      if (entry.kind === 'tarball') return (await releases.ensureTarball(entry.package, entry.version)).fetched;
+      if (entry.kind === 'docs') return (await releases.ensureDocs(entry.package, entry.version)).fetched;
+      return null;
+    },
+    settings: () => config.scrub,
+    publish: (scrub) => events.publish({ type: 'scrub', scrub }),
+    log,
+    metrics,
+  });
+  store.health.onChange((storage) => {
+    if (storage.writable) log.info({ event: 'storage_recovered' }, 'the cache disk takes writes again; caching resumed');
+    else log.error({ event: 'storage_failed', reason: storage.reason, error: storage.lastError }, 'the cache disk refuses writes; passing downloads through without keeping them');
+    void store.health.view().then((view) => events.publish({ type: 'storage', storage: view }));
+  });
   const jobs = new JobManager({
     registry,
     releases,
@@ -117,7 +141,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
     },
     signal: shutdown.signal,
   });
-  const app = createHttpApp(metrics, (req, res) => releases.serveWarmTarball(req, res));
+  const app = createHttpApp(metrics, (req, res) => releases.serveWarmTarball(req, res), options.httpLimits);
   const startedAt = Date.now();
   let url = '';
   let token = '';
@@ -188,6 +212,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
     admin,
     jobs,
     events,
+    scrubber,
     get token() {
       return token;
     },
@@ -239,6 +264,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
       await held.update({ url });
       // Files a crash left unrecorded are adopted in the background; serving does not wait.
       reconciling = index.reconcile(store).catch((error: Error) => log.error({ error: error.message }, 'cache reconciliation failed'));
+      await scrubber.start();
       log.info({ event: 'listening', url, upstream: config.upstream.url, dataDir: config.dataDir }, 'mirror listening');
       return url;
     },
@@ -247,7 +273,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
       shutdown.abort(new Error('shutting down'));
       stopWatchingHealth();
       jobs.cancelAll();
-      await Promise.all([app.close(), artifacts.settle(), mutable.settle()]);
+      await Promise.all([app.close(), artifacts.settle(), mutable.settle(), scrubber.stop()]);
       await reconciling;
       await index.flush();
       await lock?.release();
@@ -276,6 +302,8 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
         },
         cache: counts,
         busy: { transfers: artifacts.active, jobs: jobs.active },
+        storage: await store.health.view(),
+        scrub: scrubber.view(),
       };
     },
 

@@ -3,7 +3,7 @@ import { lazy, Suspense, type ReactNode } from 'react';
 import { api, token } from './api';
 import { Icon, Logo, type IconName } from './components/icons';
 import { Dot, Loading } from './components/ui';
-import { formatAgo, formatCount } from './lib/format';
+import { formatAgo, formatBytes, formatCount } from './lib/format';
 import { useEventStream, useLive, type Connection } from './lib/live';
 import { errorMessage, keys, useSettings, useStatus } from './lib/queries';
 import { href, useRoute, type View } from './lib/route';
@@ -203,6 +203,28 @@ function Banners() {
           ) : null}
           <a className="btn btn-small" href={href('settings')}>
             Upstream settings
+          </a>
+        </div>
+      </div>,
+    );
+  }
+  const storage = status.data?.storage;
+  if (storage && !storage.writable) {
+    banners.push(
+      <div key="storage" className="banner banner-danger" role="alert" data-testid="storage-banner">
+        <Icon name="warning" />
+        <div className="banner-text">
+          <strong>Cache disk: {storage.reason ?? 'write failed'} — new downloads are passed through without being kept.</strong> Cached content is still served; caching resumes by itself once space is freed
+          {storage.freeBytes !== undefined ? ` (free now: ${formatBytes(storage.freeBytes)})` : ''}.
+          {storage.lastError ? (
+            <span className="banner-detail">
+              Since {formatAgo(storage.since ?? storage.lastErrorAt ?? Date.now())}: {storage.lastError}
+            </span>
+          ) : null}
+        </div>
+        <div className="banner-actions">
+          <a className="btn btn-small" href={href('disk')}>
+            Disk use
           </a>
         </div>
       </div>,

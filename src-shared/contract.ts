@@ -32,6 +32,35 @@ export interface UpstreamHealthView {
   latencyMs?: number;
 }
 
+/** Whether new downloads can be kept (false: a full or failing disk; they are passed through). */
+/** How a download ended: kept, refused or broken, or passed to its client without being kept (a full disk). */
+export type TransferOutcome = 'stored' | 'failed' | 'passed';
+
+export interface StorageHealthView {
+  writable: boolean;
+  /** 'disk full', 'read-only file system' or 'write failed'. */
+  reason?: string;
+  lastError?: string;
+  lastErrorAt?: number;
+  /** When writes started failing. */
+  since?: number;
+  /** When writes last started working again. */
+  recoveredAt?: number;
+  freeBytes?: number;
+  totalBytes?: number;
+}
+
+/** The background scrub that re-reads stored objects against their checksums. */
+export interface ScrubView {
+  enabled: boolean;
+  /** Objects checked in the pass running now, and how many it covers. */
+  running?: { checked: number; total: number; startedAt: number };
+  lastPass?: { startedAt: number; finishedAt: number; checked: number; problems: number };
+  nextPassAt?: number;
+  /** Most recent problems found, newest first (bounded). */
+  problems: { key: string; reason: string; at: number; quarantined?: string; refetched: boolean | null }[];
+}
+
 export interface StatusResponse {
   version: string;
   url: string;
@@ -44,6 +73,8 @@ export interface StatusResponse {
   cache: { packages: number; releases: number; docs: number; bytes: number };
   /** Transfers and pre-warm jobs running now. */
   busy: { transfers: number; jobs: number };
+  storage: StorageHealthView;
+  scrub: ScrubView;
 }
 
 export type CacheSortField = 'name' | 'size' | 'releases' | 'fetched' | 'lastUsed' | 'hits';
@@ -217,11 +248,13 @@ export interface TransferView {
 export type ServerEvent =
   | { type: 'hello'; status: StatusResponse }
   | { type: 'transfer'; transfer: TransferView }
-  | { type: 'transfer-end'; id: string; key: string; outcome: 'stored' | 'failed'; error?: string }
+  | { type: 'transfer-end'; id: string; key: string; outcome: TransferOutcome; error?: string }
   | { type: 'job'; job: JobView }
   | { type: 'cache'; change: 'stored' | 'removed'; key: string }
   | { type: 'health'; upstream: UpstreamHealthView }
-  | { type: 'settings'; settings: SettingsResponse };
+  | { type: 'settings'; settings: SettingsResponse }
+  | { type: 'storage'; storage: StorageHealthView }
+  | { type: 'scrub'; scrub: ScrubView };
 
 /** Every control call: method, path under API_PREFIX, and the JSON it takes and returns. */
 export interface ApiRoutes {

@@ -31,6 +31,8 @@ export interface Config {
   sizeCapBytes: number | null;
   prewarmConcurrency: number;
   logLevel: string;
+  /** The background re-check of stored objects (see control/scrubber.ts). */
+  scrub: { intervalSeconds: number; bytesPerSecond: number };
   upstream: UpstreamConfig;
   /** Settings fixed by an environment variable, which the settings API may not change. */
   fixedByEnv: Partial<Record<SettingName, string>>;
@@ -252,6 +254,10 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     sizeCapBytes: null,
     prewarmConcurrency: 0,
     logLevel,
+    scrub: {
+      intervalSeconds: field('HEXHUB_SCRUB_INTERVAL', read(env, 'HEXHUB_SCRUB_INTERVAL') ?? 24 * 3600, integer(0, 365 * 24 * 3600)),
+      bytesPerSecond: field('HEXHUB_SCRUB_RATE', read(env, 'HEXHUB_SCRUB_RATE') ?? 8, integer(1, 10_000)) * 1024 * 1024,
+    },
     upstream: {
       enabled: true,
       url: '',

@@ -6,9 +6,16 @@ import { dirname, join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { DeleteResponse, VerifyReport } from '../../src-shared/contract.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { hashFile, type CacheIndex } from '../store/cache-index.js';
+import { hashFile, type CacheEntry, type CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
 import type { Catalog } from './catalog.js';
+
+const MISSING = 'file is missing';
+
+/** A quarantine folder name for one verify run or scrub pass: its start time. */
+export function quarantineBatch(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-');
+}
 
 export class CacheAdmin {
   private evicting = false;
@@ -53,35 +60,49 @@ export class CacheAdmin {
     const started = performance.now();
     const entries = this.index.all();
     const report: VerifyReport = { checked: 0, ok: 0, problems: [], quarantined: [], durationMs: 0 };
-    const quarantineDir = join(this.dataDir, 'quarantine', new Date().toISOString().replace(/[:.]/g, '-'));
+    const batch = quarantineBatch();
     for (const [key, entry] of entries) {
       report.checked++;
-      let reason: string | undefined;
-      try {
-        const { size, sha256 } = await hashFile(this.store.path(key));
-        if (size !== entry.size) reason = `size ${size} differs from the recorded ${entry.size}`;
-        else if (sha256 !== entry.sha256) reason = `SHA-256 ${sha256} differs from the recorded ${entry.sha256}`;
-      } catch (error) {
-        reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file is missing' : `unreadable: ${(error as Error).message}`;
-      }
+      const reason = await this.check(key, entry);
       if (reason === undefined) {
         report.ok++;
       } else {
         report.problems.push({ key, reason });
-        this.index.delete(key);
-        if (!reason.startsWith('file is missing')) {
-          const target = join(quarantineDir, key);
-          await mkdir(dirname(target), { recursive: true });
-          await rename(this.store.path(key), target).catch(() => this.store.remove(key));
-          report.quarantined.push(relative(this.dataDir, target));
-        }
-        this.log.warn({ event: 'verify_failed', key, reason }, 'stored object failed verification');
+        const moved = await this.quarantine(key, reason, batch);
+        if (moved) report.quarantined.push(moved);
       }
       onProgress?.(report.checked, entries.length);
     }
     await this.index.flush();
     report.durationMs = Math.round(performance.now() - started);
     return report;
+  }
+
+  /** Why a stored object does not match its index entry, or undefined if it does. */
+  async check(key: string, entry: CacheEntry, hash: (path: string) => Promise<{ size: number; sha256: string }> = hashFile): Promise<string | undefined> {
+    try {
+      const { size, sha256 } = await hash(this.store.path(key));
+      if (size !== entry.size) return `size ${size} differs from the recorded ${entry.size}`;
+      if (sha256 !== entry.sha256) return `SHA-256 ${sha256} differs from the recorded ${entry.sha256}`;
+      return undefined;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? MISSING : `unreadable: ${(error as Error).message}`;
+    }
+  }
+
+  /**
+   * Drops a damaged object from the index and moves its file aside for inspection (into
+   * quarantine/BATCH/KEY); returns that path relative to the data dir, if there was a file.
+   */
+  async quarantine(key: string, reason: string, batch: string): Promise<string | undefined> {
+    this.index.delete(key);
+    this.store.hot.delete(key);
+    this.log.warn({ event: 'verify_failed', key, reason }, 'stored object failed verification');
+    if (reason === MISSING) return undefined;
+    const target = join(this.dataDir, 'quarantine', batch, key);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(this.store.path(key), target).catch(() => this.store.remove(key));
+    return relative(this.dataDir, target);
   }
 
   /** Evicts least recently used tarballs and docs until they fit under the cap; never one being served. */

@@ -79,6 +79,8 @@ export function applyEvent(snapshot: TraySnapshot, event: ServerEvent): TraySnap
     case 'settings':
       return { ...snapshot, offline: !event.settings.values.upstreamEnabled };
     case 'cache':
+    case 'storage':
+    case 'scrub':
       return snapshot;
   }
 }

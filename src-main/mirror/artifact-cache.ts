@@ -5,6 +5,12 @@
 // place, so a client never receives a complete body that the mirror refused: on failure
 // its connection is cut short and it sees a truncated transfer. Clients that ask for the
 // same object meanwhile wait for the one upstream request and are served from the file.
+//
+// When the disk cannot take the object (full, read-only), a transfer that is streaming to
+// a client carries on without keeping it: the body is still verified before its last chunk
+// goes out, the temporary file is removed, and the storage health says why. Without a
+// client to stream to (pre-warm, or a body that must be verified before serving) the
+// answer is a 507.
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,7 +18,7 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
-import type { TransferView } from '../../src-shared/contract.js';
+import type { TransferOutcome, TransferView } from '../../src-shared/contract.js';
 import { readTarball } from '../hex/tarball.js';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
@@ -46,14 +52,15 @@ interface Live {
 export interface TransferListener {
   started(transfer: TransferView): void;
   progress(transfer: TransferView): void;
-  ended(transfer: TransferView, outcome: 'stored' | 'failed', error?: string): void;
+  ended(transfer: TransferView, outcome: TransferOutcome, error?: string): void;
 }
 
 /** How far a slow client may fall behind before the transfer waits for it. */
 const LIVE_HIGH_WATER = 1024 * 1024;
 
 export class ArtifactCache {
-  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  /** Resolves to the stored entry, or undefined if the body was passed through without being kept. */
+  private readonly inflight = new Map<string, Promise<CacheEntry | undefined>>();
 
   constructor(
     private readonly store: BlobStore,
@@ -105,11 +112,22 @@ export class ArtifactCache {
   /** Makes sure the artifact is stored, joining a transfer in flight; for pre-warm. */
   async ensure(spec: ArtifactSpec): Promise<{ entry: CacheEntry; fetched: boolean }> {
     const running = this.inflight.get(spec.key);
-    if (running) return { entry: await running, fetched: true };
-    this.metrics.misses.inc({ kind: spec.kind });
-    const transfer = this.transfer(spec).finally(() => this.inflight.delete(spec.key));
-    this.inflight.set(spec.key, transfer);
-    return { entry: await transfer, fetched: true };
+    let entry: CacheEntry | undefined;
+    if (running) {
+      entry = await running;
+    } else {
+      this.metrics.misses.inc({ kind: spec.kind });
+      const transfer = this.transfer(spec).finally(() => this.inflight.delete(spec.key));
+      this.inflight.set(spec.key, transfer);
+      entry = await transfer;
+    }
+    if (!entry) throw this.notKept(spec.key);
+    return { entry, fetched: true };
+  }
+
+  private notKept(key: string, cause?: unknown): HttpError {
+    const why = cause ? `: ${(cause as Error).message}` : '';
+    return new HttpError(507, `${key} could not be stored (${this.store.health.writable ? 'write failed' : 'the cache disk is full or not writable'})${why}`);
   }
 
   /** Fetches a missing artifact (one upstream request however many ask) and serves it. */
@@ -118,6 +136,8 @@ export class ArtifactCache {
     const running = this.inflight.get(spec.key);
     if (running) {
       const entry = await running;
+      // Passed through without being kept (a full disk): this client gets its own pass-through.
+      if (!entry) return this.fetchAndServe(req, res, spec);
       if (!(await this.serveHit(req, res, spec, entry, 'MISS'))) throw new HttpError(502, `${spec.key} could not be read back after download`);
       return;
     }
@@ -135,7 +155,7 @@ export class ArtifactCache {
     }
   }
 
-  private async transfer(spec: ArtifactSpec, live?: Live): Promise<CacheEntry> {
+  private async transfer(spec: ArtifactSpec, live?: Live): Promise<CacheEntry | undefined> {
     const started = performance.now();
     const view: TransferView = { id: randomUUID(), key: spec.key, kind: spec.kind, bytes: 0, startedAt: Date.now() };
     this.listener?.started(view);
@@ -149,6 +169,19 @@ export class ArtifactCache {
     let held: Buffer | undefined;
     let liveOpen = live !== undefined;
     live?.res.once('close', () => (liveOpen = false));
+    let spooling = true;
+    const streaming = () => live !== undefined && liveOpen && liveEtag !== undefined && live.res.headersSent;
+    /** The disk refused the object: drop the temporary file and pass the body through, if a client is being streamed to. */
+    const stopSpooling = async (error: unknown) => {
+      if (!spooling) return;
+      spooling = false;
+      temp.stream.destroy();
+      await this.store.discard(temp.path);
+      this.store.health.failed(error);
+      this.metrics.upstreamErrors.inc({ kind: spec.kind, reason: 'storage' });
+      if (!streaming()) throw this.notKept(spec.key, error);
+      this.log.warn({ event: 'storage_failed', key: spec.key, error: (error as Error).message }, 'cannot store; passing the download through without keeping it');
+    };
 
     const writeLive = async (chunk: Buffer) => {
       if (!live || !liveOpen || liveEtag === undefined) return;
@@ -204,8 +237,10 @@ export class ArtifactCache {
             this.listener?.progress(view);
             hash.update(chunk);
             gzipCheck?.update(chunk);
-            if (!temp.stream.write(chunk)) await drained(temp.stream);
-            if (temp.stream.errored) throw new HttpError(507, `could not store ${spec.key}: ${temp.stream.errored.message}`);
+            if (spooling) {
+              if (!temp.stream.write(chunk)) await drained(temp.stream);
+              if (temp.stream.errored) await stopSpooling(temp.stream.errored);
+            }
             if (held) await writeLive(held);
             held = chunk;
           }
@@ -219,10 +254,17 @@ export class ArtifactCache {
           await sleep(backoffDelay(attempt + 1, delayMs), this.signal);
         }
       }
-      await closeTemp(temp);
+      if (spooling) await closeTemp(temp).catch(stopSpooling);
       const sha256 = hash.digest('hex');
-      await this.verify(spec, temp.path, sha256, gzipCheck);
-      await this.store.commit(temp.path, spec.key);
+      await this.verify(spec, spooling ? temp.path : undefined, sha256, gzipCheck);
+      if (spooling) await this.store.commit(temp.path, spec.key).catch(stopSpooling);
+      if (!spooling) {
+        live!.res.end(held);
+        this.metrics.bytesServed.inc({ kind: spec.kind }, received);
+        this.log.warn({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'passed_through', bytes: received, ms: Math.round(performance.now() - started) }, 'upstream passed through, not stored');
+        this.listener?.ended(view, 'passed', 'not kept: the cache disk is full or not writable');
+        return undefined;
+      }
       const now = Date.now();
       const entry: CacheEntry = {
         ...describeKey(spec.key),
@@ -259,7 +301,8 @@ export class ArtifactCache {
     return this.upstream.open(spec.url, { kind: spec.kind, headers, signal: this.signal });
   }
 
-  private async verify(spec: ArtifactSpec, path: string, sha256: string, gzipCheck: GzipCheck | undefined): Promise<void> {
+  /** `path` is the temporary file, or undefined when the body was passed through without one. */
+  private async verify(spec: ArtifactSpec, path: string | undefined, sha256: string, gzipCheck: GzipCheck | undefined): Promise<void> {
     if (gzipCheck) {
       try {
         await gzipCheck.finish();
@@ -273,6 +316,8 @@ export class ArtifactCache {
       if (!sums) return false;
       if (sums.outer) return sums.outer === sha256;
       // Records from before outer checksums existed: check the inner one, as Hex does.
+      // (Such bodies are never streamed live, so they always have their file.)
+      if (path === undefined) return false;
       const summary = await readTarball(createReadStream(path)).catch(() => undefined);
       return summary?.innerChecksum === sums.inner.toLowerCase();
     };

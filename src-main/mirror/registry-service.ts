@@ -97,6 +97,13 @@ export class RegistryService {
     }
   }
 
+  /** The package's record, fetched or revalidated as its TTL says (from memory when the disk would not take it). */
+  async record(name: string): Promise<PackageRecord | undefined> {
+    const result = await this.package(name);
+    if (result.unstored) return this.verify(result.unstored, 'package', name).record as PackageRecord;
+    return this.storedRecord(name);
+  }
+
   /** Checksums from the records decoded in memory: undefined for an unknown release, null if the record is not in memory. */
   peekReleaseInMemory(name: string, version: string): ReleaseChecksums | undefined | null {
     const releases = this.records.get(name);

@@ -126,4 +126,13 @@ export class ReleaseArtifacts {
     if (!this.upstream.enabled) throw this.offline(keys.tarball(name, version));
     return this.artifacts.ensure(await this.verifiedTarballSpec(name, version));
   }
+
+  /** Stores the docs unless they are already there; for the scrub's re-fetch. */
+  async ensureDocs(name: string, version: string): Promise<{ entry: CacheEntry; fetched: boolean }> {
+    const spec = this.docsSpec(name, version);
+    const entry = this.index.get(spec.key);
+    if (entry && (await this.artifacts.intact(spec.key, entry))) return { entry, fetched: false };
+    if (!this.upstream.enabled) throw this.offline(spec.key);
+    return this.artifacts.ensure(spec);
+  }
 }

@@ -9,7 +9,7 @@ import { loadPublicKey } from '../hex/registry.js';
 import type { Config } from '../config/config.js';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
-import { sendError, sendStored } from '../server/respond.js';
+import { sendBody, sendError, sendStored } from '../server/respond.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
 import { keys, safeSegments } from '../store/keys.js';
@@ -66,7 +66,7 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
     for (let attempt = 0; attempt < 2; attempt++) {
       const result = await load();
       const stale = result.state === 'STALE';
-      const { sent, bytes } = await sendStored(req, res, deps.store, result.key, result.entry, {
+      const response = {
         contentType: how.contentType,
         cacheControl: stale ? 'no-cache' : how.cacheControl,
         cacheState: result.state,
@@ -74,9 +74,12 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
           ...(how.vary ? { vary: how.vary } : {}),
           ...(stale ? { 'x-hexhub-stale': headerSafe(result.staleReason ?? 'upstream failed'), warning: '110 hexhub "Response is Stale"' } : {}),
         },
-      });
+      };
+      const { sent, bytes } = result.unstored
+        ? sendBody(req, res, result.entry, result.unstored, response)
+        : await sendStored(req, res, deps.store, result.key, result.entry, response);
       if (sent) {
-        index.touch(result.entry);
+        if (!result.unstored) index.touch(result.entry);
         if (result.state === 'MISS') metrics.misses.inc({ kind: how.kind });
         else metrics.hits.inc({ kind: how.kind });
         metrics.bytesServed.inc({ kind: how.kind }, bytes);

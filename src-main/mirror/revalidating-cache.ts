@@ -33,6 +33,8 @@ export interface MutableResult {
   state: CacheState;
   /** Why a stale copy was served. */
   staleReason?: string;
+  /** The verified body, when the disk would not take it (full): served from memory, not kept. */
+  unstored?: Buffer;
 }
 
 export class VerificationError extends Error {
@@ -143,7 +145,6 @@ export class RevalidatingCache {
       logFetch('unchanged');
       return { key: spec.key, entry, state: 'REVALIDATED' };
     }
-    await this.store.write(spec.key, response.body);
     const stored: CacheEntry = {
       ...describeKey(spec.key),
       size: response.body.length,
@@ -154,6 +155,14 @@ export class RevalidatingCache {
       lastUsedAt: entry?.lastUsedAt ?? now,
       hits: entry?.hits ?? 0,
     };
+    try {
+      await this.store.write(spec.key, response.body);
+    } catch (error) {
+      // The disk refused it: this answer is still verified, so it is served from memory.
+      spec.onStored?.(verified);
+      logFetch('passed_through', { bytes: response.body.length, error: (error as Error).message });
+      return { key: spec.key, entry: stored, state: 'MISS', unstored: response.body };
+    }
     this.index.put(spec.key, stored);
     spec.onStored?.(verified);
     if (entry) this.metrics.revalidations.inc({ kind: spec.kind, result: 'changed' });

@@ -174,8 +174,7 @@ export class JobManager {
 
   private async planFromNames(job: Job, wanted: ReturnType<typeof parsePackageArgs>): Promise<void> {
     const getPackage = async (name: string): Promise<PackageRecord> => {
-      await this.deps.registry.package(name);
-      const record = await this.deps.registry.storedRecord(name);
+      const record = await this.deps.registry.record(name);
       if (!record) throw new Error(`${name}: registry record could not be read`);
       return record;
     };

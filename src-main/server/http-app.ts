@@ -7,22 +7,67 @@ import type { Metrics } from './metrics.js';
 /** Answers a request before routing, or returns false to let the app route it. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-export function createHttpApp(metrics: Metrics, fastPath?: FastPath): FastifyInstance {
+/**
+ * Bounds on what one client can hold: a slow or hostile client (slowloris, piles of idle
+ * connections, huge headers) costs a bounded amount and never starves the others.
+ */
+export interface HttpLimits {
+  /** Whole request head must arrive within this (slowloris). */
+  headersTimeoutMs: number;
+  /** Whole request, body included. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** A connection with no traffic at all (not even a response being written) is closed after this. */
+  idleSocketTimeoutMs: number;
+  /** How often the server checks the two request timeouts. */
+  checkIntervalMs: number;
+  /** Header bytes per request; more gets 431. */
+  maxHeaderBytes: number;
+  /** Open connections; more are refused at accept. */
+  maxConnections: number;
+  /** JSON bodies of the control API; more gets 413. */
+  bodyLimitBytes: number;
+}
+
+export const defaultHttpLimits: HttpLimits = {
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 65_000,
+  idleSocketTimeoutMs: 120_000,
+  checkIntervalMs: 5_000,
+  maxHeaderBytes: 16 * 1024,
+  maxConnections: 4096,
+  bodyLimitBytes: 1024 * 1024,
+};
+
+export function createHttpApp(metrics: Metrics, fastPath?: FastPath, overrides: Partial<HttpLimits> = {}): FastifyInstance {
+  const limits = { ...defaultHttpLimits, ...overrides };
   const app = Fastify({
     // Warm hits are answered before Fastify builds its request and reply objects: serving
     // speed is what a mirror is for, and those hits need none of the routing.
     serverFactory: (handler) => {
-      const server = createServer((req, res) => {
-        if (!fastPath?.(req, res)) handler(req, res);
-      });
-      server.keepAliveTimeout = 65_000;
-      server.requestTimeout = 120_000;
+      const server = createServer(
+        {
+          maxHeaderSize: limits.maxHeaderBytes,
+          headersTimeout: limits.headersTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
+          connectionsCheckingInterval: limits.checkIntervalMs,
+        },
+        (req, res) => {
+          if (!fastPath?.(req, res)) handler(req, res);
+        },
+      );
+      server.maxConnections = limits.maxConnections;
+      // A socket that neither sends nor receives (a stalled download reader included) is let go.
+      server.setTimeout(limits.idleSocketTimeoutMs, (socket) => socket.destroy());
       return server;
     },
     logger: false,
     // HEX_MIRROR=https://m/ makes Hex ask for //packages/x (hex-protocol.md §4.1).
     routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 8192 },
-    bodyLimit: 1024 * 1024,
+    bodyLimit: limits.bodyLimitBytes,
     forceCloseConnections: true,
     return503OnClosing: true,
   });

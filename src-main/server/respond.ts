@@ -62,10 +62,22 @@ export function sendWithoutIo(
   }
   const cached = store.hot.get(key, entry.sha256);
   if (!cached) return undefined;
-  headers['content-length'] = cached.length;
+  return sendBody(req, res, entry, cached, how, headers);
+}
+
+/** Sends an object's verified bytes held in memory. */
+export function sendBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  entry: CacheEntry,
+  body: Buffer,
+  how: StoredResponse,
+  headers = headersFor(entry, how),
+): { sent: true; bytes: number } {
+  headers['content-length'] = body.length;
   res.writeHead(200, headers);
-  res.end(req.method === 'HEAD' ? undefined : cached);
-  return { sent: true, bytes: req.method === 'HEAD' ? 0 : cached.length };
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return { sent: true, bytes: req.method === 'HEAD' ? 0 : body.length };
 }
 
 /**

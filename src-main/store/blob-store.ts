@@ -6,6 +6,7 @@ import { mkdir, open, rename, rm, stat, readdir, type FileHandle } from 'node:fs
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { HotCache } from './hot-cache.js';
+import { StorageHealth } from './storage-health.js';
 
 export interface TempFile {
   path: string;
@@ -20,11 +21,14 @@ export class BlobStore {
 
   /** Copies of small objects in memory for warm hits. */
   readonly hot: HotCache;
+  /** Whether writes are working (a full disk turns caching off until they do again). */
+  readonly health: StorageHealth;
 
   constructor(dataDir: string, hotCacheBytes = 64 * 1024 * 1024) {
     this.root = resolve(dataDir, 'cache');
     this.tmpDir = resolve(dataDir, 'tmp');
     this.hot = new HotCache(hotCacheBytes);
+    this.health = new StorageHealth(this.root);
   }
 
   async init(): Promise<void> {
@@ -49,11 +53,19 @@ export class BlobStore {
     return { path, stream };
   }
 
+  /** Moves a whole, verified temporary file into place. A failure removes the temporary file. */
   async commit(tempPath: string, key: string): Promise<void> {
     const target = this.path(key);
-    await mkdir(dirname(target), { recursive: true });
-    await rename(tempPath, target);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await rename(tempPath, target);
+    } catch (error) {
+      await this.discard(tempPath);
+      this.health.failed(error);
+      throw error;
+    }
     this.hot.delete(key);
+    this.health.succeeded();
   }
 
   async discard(tempPath: string): Promise<void> {
@@ -62,11 +74,13 @@ export class BlobStore {
 
   async write(key: string, body: Buffer): Promise<void> {
     const temp = this.createTemp();
+    // end()'s callback also runs after a failed write (ENOSPC), with the error.
     await new Promise<void>((done, fail) => {
       temp.stream.on('error', fail);
-      temp.stream.end(body, done);
+      temp.stream.end(body, (error?: Error | null) => (error ? fail(error) : done()));
     }).catch(async (error) => {
       await this.discard(temp.path);
+      this.health.failed(error);
       throw error;
     });
     await this.commit(temp.path, key);

@@ -47,6 +47,8 @@ export class CacheIndex {
     dataDir: string,
     private readonly log: Logger,
     private readonly flushDelayMs = 1000,
+    /** Told when the index cannot be written (a full disk), so status shows it. */
+    private readonly onWriteError?: (error: Error) => void,
   ) {
     this.db = new Low<IndexData>(new JSONFile<IndexData>(join(dataDir, 'index.json')), { schema: 1, entries: {} });
   }
@@ -134,7 +136,13 @@ export class CacheIndex {
     }
     this.writing = this.writing
       .then(() => this.db.write())
-      .catch((error: Error) => this.log.error({ error: error.message }, 'could not write the cache index'));
+      .catch((error: Error) => {
+        // The previous index.json stays whole (lowdb renames a finished temporary file into
+        // place); the entries stay in memory and the write is tried again.
+        this.log.error({ event: 'index_write_failed', error: error.message }, 'could not write the cache index');
+        this.onWriteError?.(error);
+        this.scheduleFlush(this.flushDelayMs * 5);
+      });
     return this.writing;
   }
 

@@ -4,7 +4,7 @@
 import { useEffect, useSyncExternalStore } from 'react';
 import type { QueryClient, QueryKey } from '@tanstack/react-query';
 import { ApiError } from '../../src-shared/api-client';
-import type { JobView, ServerEvent, SettingsResponse, StatusResponse, TransferView } from '../../src-shared/contract';
+import type { JobView, ServerEvent, SettingsResponse, StatusResponse, TransferOutcome, TransferView } from '../../src-shared/contract';
 import { api } from '../api';
 import { describeKey, formatBytes } from './format';
 import { keys } from './queries';
@@ -20,7 +20,7 @@ export interface FinishedTransfer {
   id: string;
   key: string;
   bytes: number;
-  outcome: 'stored' | 'failed';
+  outcome: TransferOutcome;
   error?: string;
   at: number;
 }
@@ -73,7 +73,7 @@ class LiveStore {
     this.emit({ transfers: [...this.transfers.values()] });
   }
 
-  transferEnd(id: string, key: string, outcome: 'stored' | 'failed', error?: string) {
+  transferEnd(id: string, key: string, outcome: TransferOutcome, error?: string) {
     const last = this.transfers.get(id);
     this.transfers.delete(id);
     const done: FinishedTransfer = { id, key, bytes: last?.totalBytes ?? last?.bytes ?? 0, outcome, ...(error ? { error } : {}), at: Date.now() };
@@ -145,6 +145,7 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
       live.transferEnd(event.id, event.key, event.outcome, event.error);
       const bytes = size ? (size.totalBytes ?? size.bytes) : 0;
       if (event.outcome === 'stored') live.activity('ok', `Downloaded ${info.label}`, bytes ? formatBytes(bytes) : undefined);
+      else if (event.outcome === 'passed') live.activity('warn', `Passed through, not kept: ${info.label}`, event.error);
       else live.activity('danger', `Download failed: ${info.label}`, event.error);
       invalidate(keys.status);
       return;
@@ -180,6 +181,20 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
         if (event.upstream.reachable === false) live.activity('danger', 'Upstream unreachable', event.upstream.lastError);
         else if (event.upstream.reachable === true) live.activity('ok', 'Upstream reachable again');
       }
+      return;
+    }
+    case 'storage': {
+      client.setQueryData<StatusResponse>(keys.status, (status) => (status ? { ...status, storage: event.storage } : status));
+      if (event.storage.writable) live.activity('ok', 'The cache disk takes writes again: caching resumed');
+      else live.activity('danger', `Cache disk: ${event.storage.reason ?? 'write failed'}`, event.storage.lastError);
+      invalidate(keys.status, keys.disk);
+      return;
+    }
+    case 'scrub': {
+      const before = client.getQueryData<StatusResponse>(keys.status)?.scrub;
+      client.setQueryData<StatusResponse>(keys.status, (status) => (status ? { ...status, scrub: event.scrub } : status));
+      const newest = event.scrub.problems[0];
+      if (newest && newest.at !== before?.problems[0]?.at) live.activity('danger', `Damaged file found by the scrub: ${describeKey(newest.key).label}`, newest.reason);
       return;
     }
     case 'settings': {

@@ -53,10 +53,10 @@ function Transfers() {
           <h3 className="subheading">Finished</h3>
           <ul className="finished" aria-label="Finished transfers">
             {finished.slice(0, 6).map((f) => (
-              <li key={f.id} className={f.outcome === 'failed' ? 'error-text' : undefined}>
+              <li key={f.id} className={f.outcome === 'failed' ? 'error-text' : f.outcome === 'passed' ? 'warn-text' : undefined}>
                 <Icon name={f.outcome === 'stored' ? 'check' : 'warning'} size={14} />
                 <span className="truncate">{describeKey(f.key).label}</span>
-                <span className="muted num">{f.outcome === 'stored' ? (f.bytes ? formatBytes(f.bytes) : 'stored') : (f.error ?? 'failed')}</span>
+                <span className="muted num">{f.outcome === 'stored' ? (f.bytes ? formatBytes(f.bytes) : 'stored') : (f.error ?? f.outcome)}</span>
                 <span className="muted num small">{formatAgo(f.at, Math.max(now, f.at))}</span>
               </li>
             ))}

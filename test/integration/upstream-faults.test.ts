@@ -36,6 +36,11 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await mirror.stop();
+  // Whatever the fault, the cache is left consistent: no partial file anywhere, and every
+  // object the index lists matches its recorded size and checksum.
+  expect(await tmpFiles()).toEqual([]);
+  const report = await mirror.engine.admin.verify();
+  expect(report.problems).toEqual([]);
   await upstream.close();
   await removeDir(mirror.dataDir);
 });
