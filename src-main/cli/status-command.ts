@@ -19,7 +19,10 @@ export async function statusCommand(options: ConfigOverrides): Promise<void> {
   }
   if (target.kind === 'server') {
     disk = await target.api.disk();
+    const { storage, scrub } = await target.api.status();
     process.stdout.write(`server: ${target.url} (running)\n`);
+    if (!storage.writable) process.stdout.write(`storage: ${storage.reason ?? 'write failed'} since ${new Date(storage.since ?? Date.now()).toISOString()}: downloads are passed through without being kept (${storage.lastError ?? ''})\n`);
+    if (scrub.lastPass) process.stdout.write(`scrub: last pass ${new Date(scrub.lastPass.finishedAt).toISOString()}, ${scrub.lastPass.checked} checked, ${scrub.lastPass.problems} damaged\n`);
   } else {
     disk = await target.engine.catalog.disk(config.sizeCapBytes);
     await target.engine.stop();

@@ -115,7 +115,7 @@ export class Scrubber {
       this.state.running.checked++;
       if (reason === undefined || this.stopping.signal.aborted || index.get(key) !== entry) continue;
       problems++;
-      this.deps.metrics.verificationFailures.inc({ kind: entry.kind, reason: 'scrub' });
+      this.deps.metrics.damagedObjects.inc({ kind: entry.kind, found_by: 'scrub' });
       const quarantined = await admin.quarantine(key, reason, batch);
       const problem: ScrubView['problems'][number] = { key, reason, at: Date.now(), ...(quarantined ? { quarantined } : {}), refetched: null };
       this.state.problems = [problem, ...this.state.problems].slice(0, MAX_PROBLEMS);

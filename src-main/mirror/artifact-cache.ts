@@ -92,6 +92,7 @@ export class ArtifactCache {
     });
     if (!sent) {
       this.log.warn({ event: 'damaged_object', key: spec.key }, 'stored object missing or of the wrong size; fetching it again');
+      this.metrics.damagedObjects.inc({ kind: spec.kind, found_by: 'serving' });
       this.index.delete(spec.key);
       await this.store.remove(spec.key);
       return false;
@@ -178,7 +179,7 @@ export class ArtifactCache {
       temp.stream.destroy();
       await this.store.discard(temp.path);
       this.store.health.failed(error);
-      this.metrics.upstreamErrors.inc({ kind: spec.kind, reason: 'storage' });
+      this.metrics.storageWriteFailures.inc({ kind: spec.kind });
       if (!streaming()) throw this.notKept(spec.key, error);
       this.log.warn({ event: 'storage_failed', key: spec.key, error: (error as Error).message }, 'cannot store; passing the download through without keeping it');
     };

@@ -86,6 +86,7 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
         return;
       }
       log.warn({ event: 'damaged_object', key: result.key }, 'stored object missing or of the wrong size; fetching it again');
+      metrics.damagedObjects.inc({ kind: how.kind, found_by: 'serving' });
       index.delete(result.key);
     }
     throw new HttpError(502, 'stored object could not be read');

@@ -31,6 +31,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['kind', 'reason'] as const,
       registers: [registry],
     }),
+    storageWriteFailures: new Counter({
+      name: 'hexhub_storage_write_failures_total',
+      help: 'Downloads the cache disk would not take (full, read-only); passed through or refused with 507',
+      labelNames,
+      registers: [registry],
+    }),
+    damagedObjects: new Counter({
+      name: 'hexhub_damaged_objects_total',
+      help: 'Stored objects found damaged (quarantined and fetched again), by what found them',
+      labelNames: ['kind', 'found_by'] as const,
+      registers: [registry],
+    }),
     bytesServed: new Counter({ name: 'hexhub_bytes_served_total', help: 'Body bytes sent to clients', labelNames, registers: [registry] }),
     upstreamBytes: new Counter({ name: 'hexhub_upstream_bytes_total', help: 'Body bytes received from the upstream', labelNames, registers: [registry] }),
     upstreamRequests: new Counter({

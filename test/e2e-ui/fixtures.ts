@@ -12,6 +12,7 @@ import { serve, upstreamEnv, type ServeProcess } from '../support/cli.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { FixtureRepo, type PackageSpec, type PublishOptions } from '../support/hex-fixtures.js';
 import { httpGet, type Reply } from '../support/http.js';
+import { mountTmpfs } from '../support/tmpfs.js';
 
 export { expect };
 export { chromiumMissing, hasChromium } from './chromium.js';
@@ -96,13 +97,16 @@ export async function snapshot(page: Page, name: string): Promise<void> {
   await copyFile(file, join(COMMITTED, `${name}.png`));
 }
 
-export const test = base.extend<{ hub: Hub; hubEnv: Record<string, string> }>({
+export const test = base.extend<{ hub: Hub; hubEnv: Record<string, string>; hubTmpfsBytes: number }>({
   hubEnv: [{}, { option: true }],
-  hub: async ({ hubEnv }, use) => {
+  /** Put the data dir on a tmpfs of this size (full-disk tests; needs root). */
+  hubTmpfsBytes: [0, { option: true }],
+  hub: async ({ hubEnv, hubTmpfsBytes }, use) => {
     const repo = new FixtureRepo();
     await publishCatalogue(repo);
     const upstream = await startFakeUpstream(repo);
     const dataDir = await mkdtemp(join(tmpdir(), 'hexhub-ui-'));
+    const disk = hubTmpfsBytes ? await mountTmpfs(hubTmpfsBytes, dataDir) : undefined;
     const env = () => upstreamEnv(upstream.url, { UPSTREAM_TIMEOUT: '5000', HEXHUB_LOG_LEVEL: 'warn', ...hubEnv });
     let server = await serve(['--port', '0', '--data-dir', dataDir], env());
     const token = (await readFile(join(dataDir, 'token'), 'utf8')).trim();
@@ -146,6 +150,7 @@ export const test = base.extend<{ hub: Hub; hubEnv: Record<string, string> }>({
     } finally {
       await stop();
       await upstream.close();
+      await disk?.unmount();
       await rm(dataDir, { recursive: true, force: true });
     }
   },

@@ -28,6 +28,25 @@ export interface Tmpfs {
   unmount(): Promise<void>;
 }
 
+/** Writes DIR/NAME until the file system is full, then gives back `leaveBytes`; returns its path. */
+export async function fillDisk(dir: string, name = 'filler', leaveBytes = 0): Promise<string> {
+  const path = join(dir, name);
+  const file = await open(path, 'w');
+  const block = Buffer.alloc(64 * 1024, 1);
+  try {
+    for (;;) await file.write(block);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    if (leaveBytes > 0) {
+      const { size } = await file.stat();
+      await file.truncate(Math.max(0, size - leaveBytes));
+    }
+    await file.close();
+  }
+  return path;
+}
+
 /** Mounts a tmpfs of `sizeBytes` at `dir` (a new temporary folder if not given). */
 export async function mountTmpfs(sizeBytes: number, dir?: string): Promise<Tmpfs> {
   const target = dir ?? (await mkdtemp(join(tmpdir(), 'hexhub-tmpfs-')));
@@ -35,22 +54,7 @@ export async function mountTmpfs(sizeBytes: number, dir?: string): Promise<Tmpfs
   let fillers = 0;
   return {
     dir: target,
-    async fill(leaveBytes = 0) {
-      const path = join(target, `filler-${fillers++}`);
-      const file = await open(path, 'w');
-      const block = Buffer.alloc(64 * 1024, 1);
-      try {
-        for (;;) await file.write(block);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      }
-      if (leaveBytes > 0) {
-        const { size } = await file.stat();
-        await file.truncate(Math.max(0, size - leaveBytes));
-      }
-      await file.close();
-      return path;
-    },
+    fill: (leaveBytes = 0) => fillDisk(target, `filler-${fillers++}`, leaveBytes),
     async unmount() {
       execFileSync('umount', ['-l', target]);
       if (!dir) await rm(target, { recursive: true, force: true });

@@ -16,6 +16,8 @@ export function status(overrides: { offline?: boolean; reachable?: boolean | nul
     counters: { hits: 0, misses: 0, staleServes: 0, bytesServed: 0, upstreamBytes: 0, upstreamErrors: 0, verificationFailures: 0 },
     cache: { packages: 0, releases: 0, docs: 0, bytes: 0 },
     busy: { transfers: overrides.transfers ?? 0, jobs: overrides.jobs ?? 0 },
+    storage: { writable: true },
+    scrub: { enabled: true, problems: [] },
   };
 }
 
