@@ -86,8 +86,12 @@ function integer(min: number, max: number) {
   };
 }
 
+/** Longer than any real repository URL; bounds what gets saved and logged. */
+const MAX_URL_LENGTH = 2048;
+
 export function parseHttpUrl(value: unknown): string {
   const text = String(value).trim();
+  if (text.length > MAX_URL_LENGTH) throw new Error(`must be at most ${MAX_URL_LENGTH} characters, got ${text.length}`);
   let url: URL;
   try {
     url = new URL(text);
@@ -97,6 +101,8 @@ export function parseHttpUrl(value: unknown): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`must be an http:// or https:// URL, got "${text}"`);
   if (url.search || url.hash) throw new Error(`must not have a query or fragment, got "${text}"`);
   if (url.username || url.password) throw new Error('must not contain credentials');
+  // DNS limits: 253 characters in all, 63 per label (IP literals pass both).
+  if (url.hostname.length > 253 || url.hostname.split('.').some((label) => label.length > 63)) throw new Error(`"${url.hostname.slice(0, 80)}…" is not a valid host name`);
   return url.toString().replace(/\/+$/, '');
 }
 

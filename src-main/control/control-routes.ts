@@ -156,7 +156,14 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
       api.get('/events', (request, reply) => {
         reply.hijack();
         const res = reply.raw;
-        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+        const head = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' };
+        // HEAD: node never sends a body, so a stream would only hold the connection open.
+        if (request.method === 'HEAD') {
+          res.writeHead(200, head).end();
+          return;
+        }
+        res.writeHead(200, { ...head, connection: 'keep-alive' });
+        res.flushHeaders();
         const send = (event: ServerEvent) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         const unsubscribe = deps.events.subscribe(send);
         void deps.status().then((status) => send({ type: 'hello', status }));

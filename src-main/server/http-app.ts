@@ -1,6 +1,6 @@
 // The one local HTTP server: Hex repository paths for clients, /metrics, and (later) the
 // control API and dashboard under their own prefix.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.js';
 
@@ -63,6 +63,18 @@ export function createHttpApp(metrics: Metrics, fastPath?: FastPath, overrides: 
       // A socket that neither sends nor receives (a stalled download reader included) is let go.
       server.setTimeout(limits.idleSocketTimeoutMs, (socket) => socket.destroy());
       return server;
+    },
+    // Requests the HTTP parser refuses (bad bytes, oversized heads, slow heads) get a bare status
+    // with "Connection: close" and no body, so a keep-alive client does not reuse a connection
+    // being closed, and a HEAD client is not handed a body it cannot parse.
+    clientErrorHandler: (error, socket) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     },
     logger: false,
     // HEX_MIRROR=https://m/ makes Hex ask for //packages/x (hex-protocol.md §4.1).
