@@ -16,6 +16,10 @@ declare module 'autocannon' {
     method?: string;
     path?: string;
     headers?: Record<string, string>;
+    /** Called before each request is sent; returns the request to send. `context` is per connection. */
+    setupRequest?: (request: Request, context: Record<string, unknown>) => Request;
+    /** Called with each response; `body` is whatever the pipelined-request queue accumulated (a string unless patched). */
+    onResponse?: (status: number, body: unknown, context: Record<string, unknown>, headers: Record<string, string | string[]>) => void;
   }
   export interface Client {
     setRequests(requests: Request[]): void;
@@ -27,6 +31,7 @@ declare module 'autocannon' {
     pipelining?: number;
     timeout?: number;
     requests?: Request[];
+    initialContext?: Record<string, unknown>;
     setupClient?: (client: Client) => void;
   }
   export interface Result {

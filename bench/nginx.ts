@@ -23,7 +23,12 @@ export async function nginxVersion(): Promise<string> {
   const child = spawn(NGINX, ['-v'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
   child.stderr.on('data', (c: Buffer) => (text += c.toString()));
-  await once(child, 'exit');
+  try {
+    await once(child, 'exit');
+  } catch (error) {
+    // No nginx: fine for the phases that do not use it (BENCH_ONLY=cold,herd,rss,prewarm,catalog,load).
+    return `nginx not found (${NGINX}: ${(error as Error).message})`;
+  }
   return /nginx\/\S+/.exec(text)?.[0] ?? text.trim();
 }
 

@@ -6,6 +6,8 @@
 //   4. memory while streaming 1 GiB of cold tarballs through the mirror; peak RSS (VmHWM) of the process
 //   5. pre-warm of a 150-package lock, upstream 50 ms away; vs one at a time and the ideal (bench/cache-management.ts)
 //   6. cache listing pages over 20,000 packages / 200,000 releases; p50 per page (bench/cache-management.ts)
+//   7. load under a flapping upstream: autocannon, 64 connections, 60 s, warm + registry + cold mix while every
+//      other upstream request is a 503; 0 wrong bytes, 0 warm 5xx, RSS flat (bench/reliability-load.ts)
 //
 // The mirror is the real built `./bin/hexhub serve` process (test/support/cli.ts), the
 // upstream is the fake hex.pm of the tests (test/support/fake-upstream.ts) serving real
@@ -13,7 +15,9 @@
 //
 // Writes bench/results/latest.json; prints a report and a Markdown table for BENCHMARKS.md.
 // Knobs (environment): BENCH_DURATION (s, default 15), BENCH_QUICK=1 (short runs, for
-// trying the harness), BENCH_ONLY=warm,cold,herd,rss,prewarm,catalog (run some phases),
+// trying the harness; the load phase then runs 10 s), BENCH_ONLY=warm,cold,herd,rss,prewarm,catalog,load
+// (run some phases), BENCH_LOAD_DURATION (s, default 60), BENCH_LOAD_REGISTRY_TTL (s, default 5),
+// BENCH_LOAD_FLAP=0 (the load phase against a healthy upstream: a latency reference that cannot pass),
 // BENCH_WARM_TARBALLS (size of the warm set, default 200; ~1000 exceeds the 64 MiB hot cache), BENCH_COMMIT (names the
 // code when it is not a git checkout), BENCH_CPU_PROF=1
 // (write a V8 CPU profile of each HexHub process to bench/results/profiles/LABEL.cpuprofile),
@@ -28,10 +32,11 @@ import { serve, upstreamEnv, type ServeProcess } from '../test/support/cli.js';
 import { startFakeUpstream, type FakeUpstream } from '../test/support/fake-upstream.js';
 import { FixtureRepo, type FixtureRelease } from '../test/support/hex-fixtures.js';
 import { httpGet } from '../test/support/http.js';
-import { buildSized, hexLikeSizes, publishSharing, publishSized, seededRandom, shuffle } from './fixtures.js';
+import { buildSized, hexLikeSizes, publishSharing, publishSized, seededRandom, shuffle } from '../test/support/sized-fixtures.js';
 import { mergeRuns, runLoad, type LoadResult, type LoadRun } from './load.js';
 import { nginxVersion, startNginx } from './nginx.js';
 import { benchCatalog, benchPrewarm, type CatalogFigures, type PrewarmFigures } from './cache-management.js';
+import { benchReliabilityLoad, LOAD_PLAN, loadMarkdownRow, loadReport, type LoadPhaseFigures } from './reliability-load.js';
 import { cpuSecondsOf, fetchDigest, fmt, mapLimit, noiseMeter, memoryOf, MiB, sampleMemory, summarize, type Fetched, type Summary } from './util.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -432,6 +437,7 @@ type Results = {
   rss?: Awaited<ReturnType<typeof streaming>>;
   prewarm?: PrewarmFigures;
   catalog?: CatalogFigures;
+  load?: LoadPhaseFigures;
 };
 
 function table(rows: string[][]): string {
@@ -448,6 +454,14 @@ function targets(r: Results) {
     ...(r.rss ? [{ id: '4', name: `peak RSS streaming ${mib(r.rss.totalBytes)} (bytes)`, value: r.rss.peakRssBytes, target: `< ${r.rss.limitBytes}`, pass: r.rss.pass }] : []),
     ...(r.prewarm ? [{ id: '5', name: `pre-warm of a ${r.prewarm.packages}-package lock, time / ideal`, value: r.prewarm.ratioToIdeal, target: `<= ${r.prewarm.target}`, pass: r.prewarm.pass }] : []),
     ...(r.catalog ? [{ id: '6', name: `cache listing p50 (ms), ${r.catalog.packages} packages / ${r.catalog.releases} releases`, value: r.catalog.p50Ms, target: `< ${r.catalog.target}`, pass: r.catalog.pass }] : []),
+    ...(r.load
+      ? [
+          { id: '7', name: `load, flapping upstream: wrong bytes in ${r.load.requests} responses`, value: r.load.wrongBytes, target: '== 0', pass: r.load.wrongBytes === 0 },
+          { id: '7', name: 'load, flapping upstream: warm (cached) requests without a correct 200/304', value: r.load.warmFailures, target: '== 0', pass: r.load.warmFailures === 0 },
+          { id: '7', name: `load, flapping upstream: HexHub RSS growth over the last ${fmt(r.load.memory.windowSec, 0)} s (MiB, least-squares fit)`, value: r.load.memory.fittedGrowthMiB, target: `< ${r.load.memory.limitGrowthMiB}${r.load.memory.judged ? '' : ' (not judged: run < 60 s)'}`, pass: !r.load.memory.judged || r.load.memory.fittedGrowthMiB < r.load.memory.limitGrowthMiB },
+          { id: '7', name: 'load, flapping upstream: whole phase (also: flapping happened, cold objects fetched, cache verifies after)', value: r.load.failures.length, target: '0 failures', pass: r.load.pass },
+        ]
+      : []),
   ];
 }
 
@@ -527,6 +541,7 @@ function markdown(r: Results, meta: Meta): string {
       PF(catalog.pass),
     ]);
   }
+  if (r.load) rows.push(loadMarkdownRow(r.load));
   const noise = Object.entries(meta.noisePct ?? {}).map(([phase, pct]) => `${phase} ${fmt(pct, 0)} %`).join(', ');
   const caption =
     `Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC on ${meta.cpus} × ${meta.cpuModel}, ${fmt(meta.memBytes / 1024 ** 3, 0)} GiB, Node ${meta.node}, ${meta.nginx}; ` +
@@ -607,6 +622,7 @@ function report(r: Results, meta: Meta): string {
     out.push(`  ${c.packages} packages / ${c.releases} releases: p50 ${fmt(c.p50Ms, 1)} ms, p95 ${fmt(c.p95Ms, 1)} ms, max ${fmt(c.maxMs, 1)} ms over ${c.requests} requests`);
     for (const q of c.byQuery) out.push(`    ${q.query.padEnd(50)} p50 ${fmt(q.p50Ms, 1)} ms`);
   }
+  if (r.load) out.push(...loadReport(r.load, noiseNote(meta, 'load')));
   const all = targets(r);
   if (CPU_PROF) out.push('', `CPU profiles of each HexHub process (warm, cold, rss): ${PROFILES}  (summarise: node --import tsx bench/profile-top.ts FILE)`);
   out.push('');
@@ -649,7 +665,7 @@ function git(args: string[]): string | undefined {
   }
 }
 
-const PHASES = ['warm', 'cold', 'herd', 'rss', 'prewarm', 'catalog'] as const;
+const PHASES = ['warm', 'cold', 'herd', 'rss', 'prewarm', 'catalog', 'load'] as const;
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -707,11 +723,15 @@ async function main(): Promise<void> {
   if (runs('rss')) results.rss = await phase('rss', () => streaming(upstream, fx));
   if (runs('prewarm')) results.prewarm = await phase('prewarm', () => benchPrewarm({ packages: QUICK ? 40 : 150 }));
   if (runs('catalog')) results.catalog = await phase('catalog', () => benchCatalog({ packages: QUICK ? 2000 : 20_000 }));
+  if (runs('load')) {
+    results.load = await phase('load', () => benchReliabilityLoad({ upstream, repo, log, startMirror: (label, env) => startMirror(upstream, label, env) }));
+    upstream.fault.clear();
+  }
   meta.noisePct = noise;
 
   process.stdout.write(report(results, meta));
   await mkdir(RESULTS, { recursive: true });
-  const json = { meta: { ...meta, elapsedSec: (Date.now() - started) / 1000, plan: PLAN }, targets: targets(results), results, markdown: markdown(results, meta) };
+  const json = { meta: { ...meta, elapsedSec: (Date.now() - started) / 1000, plan: { ...PLAN, load: LOAD_PLAN } }, targets: targets(results), results, markdown: markdown(results, meta) };
   await writeFile(join(RESULTS, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
   log(`wrote bench/results/latest.json (whole run ${fmt((Date.now() - started) / 1000, 0)} s)`);
 }

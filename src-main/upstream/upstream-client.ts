@@ -53,8 +53,12 @@ function describe(error: unknown): UpstreamError {
   return new UpstreamError('network', `upstream unreachable: ${e.code ?? ''} ${e.message ?? String(error)}`.trim());
 }
 
+/** Requests in a row that end in a 5xx (after retries) before the upstream counts as unreachable. */
+const UNREACHABLE_AFTER = 3;
+
 export class UpstreamClient {
   readonly health: UpstreamHealth = { reachable: undefined };
+  private failuresInARow = 0;
   private readonly listeners = new Set<(health: UpstreamHealth) => void>();
 
   constructor(
@@ -103,8 +107,18 @@ export class UpstreamClient {
     return () => this.listeners.delete(listener);
   }
 
-  private recordHealth(ok: boolean, detail?: string, latencyMs?: number): void {
+  /** `answered`: the upstream did answer (with a 5xx), as opposed to not being reached at all. */
+  private recordHealth(ok: boolean, detail?: string, latencyMs?: number, answered = false): void {
     const was = this.health.reachable;
+    // A flapping upstream (every other answer a 503) mostly serves once retried: requests that
+    // still end in 5xx make it unreachable only several in a row, so the state does not flip on
+    // each one. Not being reached at all (refused, timed out) counts at once.
+    this.failuresInARow = ok ? 0 : this.failuresInARow + 1;
+    if (!ok && answered && was !== false && this.failuresInARow < UNREACHABLE_AFTER) {
+      this.health.lastError = detail;
+      this.health.lastErrorAt = Date.now();
+      return;
+    }
     this.health.reachable = ok;
     if (ok) {
       this.health.lastOkAt = Date.now();
@@ -183,7 +197,7 @@ export class UpstreamClient {
       const elapsed = Math.round(performance.now() - started);
       if (attempt >= retryAttempts || (waitMs !== undefined && waitMs > timeoutMs)) {
         this.log.warn({ event: 'upstream_fetch', url, kind: options.kind, outcome: 'failed', attempts: attempt + 1, error: failure.message, ms: elapsed }, 'upstream request failed');
-        this.recordHealth(false, failure.message);
+        this.recordHealth(false, failure.message, undefined, failure.reason === 'status');
         throw failure;
       }
       const delay = waitMs ?? backoffDelay(attempt + 1, retryDelayMs);

@@ -8,7 +8,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishSized, seededRandom } from '../../bench/fixtures.js';
+import { publishSized, seededRandom } from '../support/sized-fixtures.js';
 import { run, serve, upstreamEnv, type ServeProcess } from '../support/cli.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { FixtureRepo } from '../support/hex-fixtures.js';

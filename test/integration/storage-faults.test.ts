@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src-shared/contract.js';
 import { keys } from '../../src-main/store/keys.js';
-import { publishSized } from '../../bench/fixtures.js';
+import { publishSized } from '../support/sized-fixtures.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { FixtureRepo } from '../support/hex-fixtures.js';
 import { httpGet } from '../support/http.js';

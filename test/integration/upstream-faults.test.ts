@@ -78,6 +78,19 @@ describe('an unreachable or slow upstream', () => {
     expect(upstream.requests.some((r) => r.method === 'HEAD' && r.path === '/names')).toBe(true);
   });
 
+  it('calls an upstream that answers 5xx unreachable only after several failed requests in a row', async () => {
+    await useMirror({ UPSTREAM_RETRY_ATTEMPTS: '0' });
+    expect((await httpGet(mirror.url, '/packages/leaf')).status).toBe(200);
+    upstream.fault.status(503);
+    expect((await httpGet(mirror.url, '/packages/big')).status).toBe(502);
+    expect((await httpGet(mirror.url, '/packages/other')).status).toBe(502);
+    // Two 503s: a flapping upstream, still "reachable" (no banner flicker, no log storm).
+    expect(mirror.engine.upstream.health.reachable).toBe(true);
+    expect(mirror.engine.upstream.health.lastError).toMatch(/503/);
+    expect((await httpGet(mirror.url, '/packages/other')).status).toBe(502);
+    expect(mirror.engine.upstream.health.reachable).toBe(false);
+  });
+
   it('absorbs flapping 503s with retries, honouring Retry-After (clients never see them)', async () => {
     upstream.fault.status503({ times: 2, retryAfter: 0 });
     const reply = await httpGet(mirror.url, '/packages/leaf');

@@ -1,9 +1,9 @@
-// Real Hex tarballs of controlled size for the benchmark, built with the test fixtures
+// Real Hex tarballs of controlled size for the benchmark and the fault tests, built with the test fixtures
 // (test/support/hex-fixtures.ts). A tarball's size is set by padding src/NAME.erl with an
 // Erlang comment of seeded pseudo-random printable text, which gzip can barely shrink
 // (~6.6 bits of entropy per byte), so contents.tar.gz -- and the outer tarball -- end up
 // close to the requested size. Everything is deterministic: same seed, same bytes.
-import { buildTarball, type BuiltTarball, type FixtureRelease, type FixtureRepo } from '../test/support/hex-fixtures.js';
+import { buildTarball, type BuiltTarball, type FixtureRelease, type FixtureRepo } from './hex-fixtures.js';
 
 /** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
