@@ -20,12 +20,15 @@ import { registerRepositoryRoutes } from './mirror/repository-routes.js';
 import { RevalidatingCache } from './mirror/revalidating-cache.js';
 import { JobManager } from './prewarm/jobs.js';
 import { registerDashboard } from './server/dashboard.js';
+import { registerHealthRoutes } from './server/health-routes.js';
 import { createHttpApp, type HttpLimits } from './server/http-app.js';
 import { createLogger } from './server/logger.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
 import { BlobStore } from './store/blob-store.js';
 import { CacheIndex } from './store/cache-index.js';
 import { acquireDataDirLock, type DataDirLock } from './store/data-dir-lock.js';
+import { FsStorage, type ObjectStorage } from './store/object-storage.js';
+import { S3Storage } from './store/s3-storage.js';
 import { UpstreamClient } from './upstream/upstream-client.js';
 import { VERSION } from './version.js';
 
@@ -79,11 +82,13 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
   const transferWatchers = new Set<(key: string, bytes: number, total?: number) => void>();
   const store = new BlobStore(config.dataDir);
   const index = new CacheIndex(config.dataDir, log, undefined, (error) => store.health.failed(error));
+  const storage: ObjectStorage = config.storage.kind === 's3' ? new S3Storage(config.storage, store, log) : new FsStorage(store);
   const upstream = new UpstreamClient(config.upstream, log, metrics);
-  const mutable = new RevalidatingCache(store, index, upstream, log, metrics, shutdown.signal);
+  const mutable = new RevalidatingCache(store, storage, index, upstream, log, metrics, shutdown.signal);
   const registry = new RegistryService(config.upstream, () => config.registryTtlSeconds * 1000, mutable, store, index);
   const artifacts = new ArtifactCache(
     store,
+    storage,
     index,
     upstream,
     log,
@@ -104,7 +109,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
   );
   const releases = new ReleaseArtifacts(getConfig, registry, artifacts, index, store, upstream, metrics);
   const catalog = new Catalog(index, registry, config.dataDir);
-  const admin = new CacheAdmin(config.dataDir, store, index, catalog, log);
+  const admin = new CacheAdmin(config.dataDir, store, storage, index, catalog, log);
   const scrubber = new Scrubber({
     dataDir: config.dataDir,
     index,
@@ -123,7 +128,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
   store.health.onChange((storage) => {
     if (storage.writable) log.info({ event: 'storage_recovered' }, 'the cache disk takes writes again; caching resumed');
     else log.error({ event: 'storage_failed', reason: storage.reason, error: storage.lastError }, 'the cache disk refuses writes; passing downloads through without keeping them');
-    void store.health.view().then((view) => events.publish({ type: 'storage', storage: view }));
+    void storageView().then((view) => events.publish({ type: 'storage', storage: view }));
   });
   const jobs = new JobManager({
     registry,
@@ -180,6 +185,9 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
     return { env: process.env, dataDir: config.dataDir, mirrorUrl: target };
   };
 
+  const storageView = async () => ({ ...(await store.health.view()), backend: storage.kind, location: storage.location });
+  let syncTimer: NodeJS.Timeout | undefined;
+
   const settingsView = (): SettingsResponse => ({ values: settingsOf(config), fixedByEnv: config.fixedByEnv });
 
   /** Takes the data dir's lock, then prepares the store and loads the index, catalog and token. */
@@ -189,6 +197,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
     lock = held;
     try {
       await store.init();
+      await storage.open();
       await index.load();
       catalog.rebuild();
       token = await loadOrCreateToken(config.dataDir);
@@ -219,7 +228,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
 
     async open(role = 'status') {
       await openDataDir(role);
-      await index.reconcile(store);
+      await storage.reconcile(index);
     },
 
     async start() {
@@ -251,6 +260,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
           events,
           log,
         });
+        registerHealthRoutes(app, { storage, storageWritable: () => store.health.writable, upstream: healthView });
         registerRepositoryRoutes(app, { config: getConfig, registry, mutable, releases, store, index, metrics, log });
         await registerDashboard(app, guard, token);
         await app.listen({ host: config.host, port: config.port });
@@ -263,7 +273,13 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
       url = `http://${host}:${address.port}`;
       await held.update({ url });
       // Files a crash left unrecorded are adopted in the background; serving does not wait.
-      reconciling = index.reconcile(store).catch((error: Error) => log.error({ error: error.message }, 'cache reconciliation failed'));
+      const reconcile = () => storage.reconcile(index).catch((error: Error) => log.error({ event: 'reconcile_failed', error: error.message }, 'cache reconciliation failed'));
+      reconciling = reconcile();
+      // Shared storage: what other instances store shows up in this one's index and listing.
+      if (storage.shared && config.storage.kind === 's3') {
+        syncTimer = setInterval(() => (reconciling = reconciling.then(reconcile)), config.storage.syncIntervalSeconds * 1000);
+        syncTimer.unref();
+      }
       await scrubber.start();
       log.info({ event: 'listening', url, upstream: config.upstream.url, dataDir: config.dataDir }, 'mirror listening');
       return url;
@@ -272,10 +288,12 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
     async stop() {
       shutdown.abort(new Error('shutting down'));
       stopWatchingHealth();
+      clearInterval(syncTimer);
       jobs.cancelAll();
       await Promise.all([app.close(), artifacts.settle(), mutable.settle(), scrubber.stop()]);
       await reconciling;
       await index.flush();
+      await storage.close?.();
       await lock?.release();
       log.info({ event: 'stopped' }, 'mirror stopped');
       log.flush?.();
@@ -302,7 +320,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
         },
         cache: counts,
         busy: { transfers: artifacts.active, jobs: jobs.active },
-        storage: await store.health.view(),
+        storage: await storageView(),
         scrub: scrubber.view(),
       };
     },

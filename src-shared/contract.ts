@@ -38,7 +38,11 @@ export type TransferOutcome = 'stored' | 'failed' | 'passed';
 
 export interface StorageHealthView {
   writable: boolean;
-  /** 'disk full', 'read-only file system' or 'write failed'. */
+  /** Where objects are kept: the data dir, or a shared S3 bucket (team mode). */
+  backend?: 'fs' | 's3';
+  /** A path, or s3://bucket/prefix. */
+  location?: string;
+  /** 'disk full', 'read-only file system', 'write failed', 'object store unreachable', … */
   reason?: string;
   lastError?: string;
   lastErrorAt?: number;

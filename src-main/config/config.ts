@@ -31,12 +31,31 @@ export interface Config {
   sizeCapBytes: number | null;
   prewarmConcurrency: number;
   logLevel: string;
+  /** Where objects are kept for good: the data dir, or a shared S3 bucket (team mode). */
+  storage: StorageConfig;
   /** The background re-check of stored objects (see control/scrubber.ts). */
   scrub: { intervalSeconds: number; bytesPerSecond: number };
   upstream: UpstreamConfig;
   /** Settings fixed by an environment variable, which the settings API may not change. */
   fixedByEnv: Partial<Record<SettingName, string>>;
 }
+
+export type StorageConfig =
+  | { kind: 'fs' }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** Unset: AWS's own endpoint for the region. */
+      endpoint?: string;
+      region: string;
+      /** Key prefix inside the bucket, '' or ending in '/'. */
+      prefix: string;
+      forcePathStyle: boolean;
+      /** Objects at least this large are uploaded in parts. */
+      multipartThresholdBytes: number;
+      /** How often the bucket is listed to learn what other instances stored. */
+      syncIntervalSeconds: number;
+    };
 
 /** Flags that override their environment variable. */
 export interface ConfigOverrides {
@@ -218,6 +237,28 @@ export function applySettingsPatch(
   return Object.keys(errors).length > 0 ? { errors } : { settings };
 }
 
+function storageConfig(env: Env, field: <T>(variable: string, value: unknown, parse: (v: unknown) => T) => T): StorageConfig {
+  const kind = read(env, 'HEXHUB_STORAGE') ?? 'fs';
+  if (kind === 'fs') return { kind };
+  if (kind !== 's3') throw new ConfigError('HEXHUB_STORAGE', `must be fs or s3, got "${kind}"`);
+  const bucket = read(env, 'S3_BUCKET');
+  // S3 bucket naming rules (lowercase letters, digits, dots, hyphens; 3 to 63 characters).
+  if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('S3_BUCKET', bucket ? `"${bucket}" is not a valid bucket name` : 'required when HEXHUB_STORAGE=s3');
+  const endpoint = read(env, 'S3_ENDPOINT');
+  const prefix = (read(env, 'S3_PREFIX') ?? '').replace(/^\/+/, '');
+  if (prefix && !/^[A-Za-z0-9._\/-]{1,512}$/.test(prefix)) throw new ConfigError('S3_PREFIX', `"${prefix}" may only hold letters, digits, ".", "_", "-" and "/"`);
+  return {
+    kind,
+    bucket,
+    ...(endpoint ? { endpoint: field('S3_ENDPOINT', endpoint, parseHttpUrl) } : {}),
+    region: read(env, 'S3_REGION') ?? read(env, 'AWS_REGION') ?? 'us-east-1',
+    prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix,
+    forcePathStyle: field('S3_FORCE_PATH_STYLE', read(env, 'S3_FORCE_PATH_STYLE') ?? 'false', parseBoolean),
+    multipartThresholdBytes: field('S3_MULTIPART_THRESHOLD', read(env, 'S3_MULTIPART_THRESHOLD') ?? 64, integer(5, 5 * 1024)) * 1024 * 1024,
+    syncIntervalSeconds: field('HEXHUB_S3_SYNC_INTERVAL', read(env, 'HEXHUB_S3_SYNC_INTERVAL') ?? 60, integer(1, 24 * 3600)),
+  };
+}
+
 export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}, saved: Partial<Settings> = {}): Config {
   const field = <T>(variable: string, value: unknown, parse: (v: unknown) => T): T => {
     try {
@@ -260,6 +301,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     sizeCapBytes: null,
     prewarmConcurrency: 0,
     logLevel,
+    storage: storageConfig(env, field),
     scrub: {
       intervalSeconds: field('HEXHUB_SCRUB_INTERVAL', read(env, 'HEXHUB_SCRUB_INTERVAL') ?? 24 * 3600, integer(0, 365 * 24 * 3600)),
       bytesPerSecond: field('HEXHUB_SCRUB_RATE', read(env, 'HEXHUB_SCRUB_RATE') ?? 8, integer(1, 10_000)) * 1024 * 1024,

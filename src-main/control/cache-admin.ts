@@ -6,6 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { DeleteResponse, VerifyReport } from '../../src-shared/contract.js';
 import type { BlobStore } from '../store/blob-store.js';
+import type { ObjectStorage } from '../store/object-storage.js';
 import { hashFile, type CacheEntry, type CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
 import type { Catalog } from './catalog.js';
@@ -23,6 +24,7 @@ export class CacheAdmin {
   constructor(
     private readonly dataDir: string,
     private readonly store: BlobStore,
+    private readonly storage: ObjectStorage,
     private readonly index: CacheIndex,
     private readonly catalog: Catalog,
     private readonly log: Logger,
@@ -34,8 +36,8 @@ export class CacheAdmin {
     for (const key of list) {
       const entry = this.index.get(key);
       if (!entry) continue;
+      await this.storage.remove(key);
       this.index.delete(key);
-      await this.store.remove(key);
       freedBytes += entry.size;
       removed++;
     }
@@ -86,7 +88,9 @@ export class CacheAdmin {
       if (sha256 !== entry.sha256) return `SHA-256 ${sha256} differs from the recorded ${entry.sha256}`;
       return undefined;
     } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? MISSING : `unreadable: ${(error as Error).message}`;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return `unreadable: ${(error as Error).message}`;
+      // Shared storage: the local copy is only a cache; the bucket has the object.
+      return this.storage.shared ? undefined : MISSING;
     }
   }
 
@@ -107,6 +111,11 @@ export class CacheAdmin {
 
   /** Evicts least recently used tarballs and docs until they fit under the cap; never one being served. */
   async enforceCap(capBytes: number | null): Promise<DeleteResponse> {
+    // Shared storage: the cap bounds this instance's local copies; the bucket keeps everything.
+    if (this.storage.trimLocal) {
+      if (capBytes === null) return { removed: 0, freedBytes: 0 };
+      return this.storage.trimLocal(capBytes, (key) => this.index.get(key)?.lastUsedAt ?? 0, (key) => this.store.inUse(key));
+    }
     if (capBytes === null || this.evicting || this.catalog.evictableBytes <= capBytes) return { removed: 0, freedBytes: 0 };
     this.evicting = true;
     try {

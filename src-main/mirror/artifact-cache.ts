@@ -24,6 +24,7 @@ import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
 import { sendStored } from '../server/respond.js';
 import type { BlobStore, TempFile } from '../store/blob-store.js';
+import { StorageError, type ObjectStorage } from '../store/object-storage.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
 import { backoffDelay, sleep } from '../upstream/backoff.js';
@@ -64,6 +65,7 @@ export class ArtifactCache {
 
   constructor(
     private readonly store: BlobStore,
+    private readonly storage: ObjectStorage,
     private readonly index: CacheIndex,
     private readonly upstream: UpstreamClient,
     private readonly log: Logger,
@@ -91,6 +93,8 @@ export class ArtifactCache {
       cacheState: state,
     });
     if (!sent) {
+      // Shared storage: no local copy yet is normal; the transfer takes it from the bucket.
+      if (this.storage.shared && (await this.store.size(spec.key)) === undefined) return false;
       this.log.warn({ event: 'damaged_object', key: spec.key }, 'stored object missing or of the wrong size; fetching it again');
       this.metrics.damagedObjects.inc({ kind: spec.kind, found_by: 'serving' });
       this.index.delete(spec.key);
@@ -158,6 +162,8 @@ export class ArtifactCache {
 
   private async transfer(spec: ArtifactSpec, live?: Live): Promise<CacheEntry | undefined> {
     const started = performance.now();
+    const restored = await this.restore(spec);
+    if (restored) return restored;
     const view: TransferView = { id: randomUUID(), key: spec.key, kind: spec.kind, bytes: 0, startedAt: Date.now() };
     this.listener?.started(view);
     const temp = this.store.createTemp();
@@ -178,7 +184,8 @@ export class ArtifactCache {
       spooling = false;
       temp.stream.destroy();
       await this.store.discard(temp.path);
-      this.store.health.failed(error);
+      // (A storage that failed has reported itself, with its own reason.)
+      if (!(error instanceof StorageError)) this.store.health.failed(error);
       this.metrics.storageWriteFailures.inc({ kind: spec.kind });
       if (!streaming()) throw this.notKept(spec.key, error);
       this.log.warn({ event: 'storage_failed', key: spec.key, error: (error as Error).message }, 'cannot store; passing the download through without keeping it');
@@ -258,7 +265,9 @@ export class ArtifactCache {
       if (spooling) await closeTemp(temp).catch(stopSpooling);
       const sha256 = hash.digest('hex');
       await this.verify(spec, spooling ? temp.path : undefined, sha256, gzipCheck);
-      if (spooling) await this.store.commit(temp.path, spec.key).catch(stopSpooling);
+      const now = Date.now();
+      const meta = { size: received, sha256, ...(spec.kind === 'docs' && upstreamEtag ? { etag: upstreamEtag } : {}), ...(upstreamEtag ? { upstreamEtag } : {}), fetchedAt: now };
+      if (spooling) await this.storage.persist(temp.path, spec.key, meta, { immutable: true }).catch(stopSpooling);
       if (!spooling) {
         live!.res.end(held);
         this.metrics.bytesServed.inc({ kind: spec.kind }, received);
@@ -266,18 +275,7 @@ export class ArtifactCache {
         this.listener?.ended(view, 'passed', 'not kept: the cache disk is full or not writable');
         return undefined;
       }
-      const now = Date.now();
-      const entry: CacheEntry = {
-        ...describeKey(spec.key),
-        size: received,
-        sha256,
-        ...(spec.kind === 'docs' && upstreamEtag ? { etag: upstreamEtag } : {}),
-        ...(upstreamEtag ? { upstreamEtag } : {}),
-        fetchedAt: now,
-        validatedAt: now,
-        lastUsedAt: now,
-        hits: 0,
-      };
+      const entry: CacheEntry = { ...describeKey(spec.key), ...meta, validatedAt: now, lastUsedAt: now, hits: 0 };
       this.index.put(spec.key, entry);
       if (live && liveEtag !== undefined && liveOpen) {
         live.res.end(held);
@@ -295,6 +293,24 @@ export class ArtifactCache {
       this.listener?.ended(view, 'failed', outcome.message);
       throw outcome;
     }
+  }
+
+  /**
+   * Shared storage: another instance may have stored the object already. A tarball is only
+   * taken if it matches the registry's checksum (a release replaced upstream is fetched anew).
+   */
+  private async restore(spec: ArtifactSpec): Promise<CacheEntry | undefined> {
+    if (!this.storage.shared) return undefined;
+    const meta = await this.storage.restore(spec.key).catch((error: Error) => {
+      this.log.warn({ event: 'storage_restore_failed', key: spec.key, error: error.message }, 'could not read the object from the shared storage; fetching it from the upstream');
+      return undefined;
+    });
+    if (!meta) return undefined;
+    if (spec.kind === 'tarball' && spec.checksums?.outer && spec.checksums.outer !== meta.sha256) return undefined;
+    const entry: CacheEntry = { ...describeKey(spec.key), ...meta, validatedAt: meta.fetchedAt, lastUsedAt: Date.now(), hits: 0 };
+    this.index.put(spec.key, entry);
+    this.log.info({ event: 'storage_restored', kind: spec.kind, key: spec.key, bytes: meta.size }, 'served from the shared storage');
+    return entry;
   }
 
   private open(spec: ArtifactSpec, from: number, etag: string | undefined): Promise<UpstreamResponse> {

@@ -2,11 +2,13 @@
 // revalidated with a conditional request once older than their TTL, verified before
 // being stored, and served stale when the upstream is down or disabled.
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
+import type { ObjectStorage } from '../store/object-storage.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
@@ -54,6 +56,7 @@ export class RevalidatingCache {
 
   constructor(
     private readonly store: BlobStore,
+    private readonly storage: ObjectStorage,
     private readonly index: CacheIndex,
     private readonly upstream: UpstreamClient,
     private readonly log: Logger,
@@ -67,7 +70,9 @@ export class RevalidatingCache {
   }
 
   async get(spec: MutableSpec, options: { force?: boolean } = {}): Promise<MutableResult> {
-    const entry = this.index.get(spec.key);
+    let entry = this.index.get(spec.key);
+    // Shared storage: the index lists the whole bucket, local copies come in on demand.
+    if (this.storage.shared && (!entry || (await this.store.size(spec.key)) === undefined)) entry = (await this.restore(spec)) ?? entry;
     const now = Date.now();
     if (entry) {
       if (!options.force && now - entry.validatedAt < spec.ttlMs) return { key: spec.key, entry, state: 'HIT' };
@@ -82,6 +87,29 @@ export class RevalidatingCache {
       this.inflight.set(spec.key, pending);
     }
     return pending;
+  }
+
+  /**
+   * Shared storage: a copy another instance stored, as fresh as when it was stored (so within
+   * the TTL no instance asks the upstream again). Checked like an upstream answer before use.
+   */
+  private async restore(spec: MutableSpec): Promise<CacheEntry | undefined> {
+    if (!this.storage.shared) return undefined;
+    const meta = await this.storage.restore(spec.key).catch((error: Error) => {
+      this.log.warn({ event: 'storage_restore_failed', key: spec.key, error: error.message }, 'could not read the object from the shared storage');
+      return undefined;
+    });
+    if (!meta) return undefined;
+    try {
+      spec.onStored?.(spec.verify(await readFile(this.store.path(spec.key)), {}));
+    } catch (error) {
+      this.log.error({ event: 'storage_rejected', key: spec.key, error: (error as Error).message }, 'object in the shared storage failed verification; ignored');
+      await this.store.remove(spec.key);
+      return undefined;
+    }
+    const entry: CacheEntry = { ...describeKey(spec.key), ...meta, validatedAt: meta.fetchedAt, lastUsedAt: Date.now(), hits: 0 };
+    this.index.put(spec.key, entry);
+    return entry;
   }
 
   private stale(spec: MutableSpec, entry: CacheEntry, reason: string): MutableResult {
@@ -156,7 +184,8 @@ export class RevalidatingCache {
       hits: entry?.hits ?? 0,
     };
     try {
-      await this.store.write(spec.key, response.body);
+      const meta = { size: stored.size, sha256, ...(stored.upstreamEtag ? { upstreamEtag: stored.upstreamEtag } : {}), fetchedAt: now };
+      await this.storage.persist(await this.store.writeTemp(response.body), spec.key, meta, { immutable: false });
     } catch (error) {
       // The disk refused it: this answer is still verified, so it is served from memory.
       spec.onStored?.(verified);

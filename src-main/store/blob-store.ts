@@ -73,6 +73,11 @@ export class BlobStore {
   }
 
   async write(key: string, body: Buffer): Promise<void> {
+    await this.commit(await this.writeTemp(body), key);
+  }
+
+  /** Writes `body` to a new temporary file and returns its path (for `commit` or a storage's `persist`). */
+  async writeTemp(body: Buffer): Promise<string> {
     const temp = this.createTemp();
     // end()'s callback also runs after a failed write (ENOSPC), with the error.
     await new Promise<void>((done, fail) => {
@@ -83,7 +88,7 @@ export class BlobStore {
       this.health.failed(error);
       throw error;
     });
-    await this.commit(temp.path, key);
+    return temp.path;
   }
 
   open(key: string): Promise<FileHandle> {

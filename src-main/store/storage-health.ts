@@ -21,9 +21,9 @@ export class StorageHealth {
   }
 
   /** A write to the cache failed: remembered until one succeeds. */
-  failed(error: unknown): void {
+  failed(error: unknown, why?: string): void {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOSPC' || code === 'EDQUOT' ? 'disk full' : code === 'EROFS' ? 'read-only file system' : 'write failed';
+    const reason = why ?? (code === 'ENOSPC' || code === 'EDQUOT' ? 'disk full' : code === 'EROFS' ? 'read-only file system' : 'write failed');
     const wasWritable = this.state.writable;
     this.state = {
       writable: false,

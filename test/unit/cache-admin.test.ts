@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CacheAdmin } from '../../src-main/control/cache-admin.js';
 import { Catalog } from '../../src-main/control/catalog.js';
 import { BlobStore } from '../../src-main/store/blob-store.js';
+import { FsStorage } from '../../src-main/store/object-storage.js';
 import { CacheIndex } from '../../src-main/store/cache-index.js';
 import { keys } from '../../src-main/store/keys.js';
 import { removeDir } from '../support/mirror.js';
@@ -34,7 +35,7 @@ beforeEach(async () => {
   await index.load();
   // The catalog is only asked for sizes and keys here; it never needs the registry.
   const catalog = new Catalog(index, undefined as never, dir);
-  admin = new CacheAdmin(dir, store, index, catalog, log);
+  admin = new CacheAdmin(dir, store, new FsStorage(store), index, catalog, log);
 });
 
 afterEach(async () => {

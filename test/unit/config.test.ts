@@ -74,3 +74,30 @@ describe('loadConfig', () => {
     expect((error as Error).message.startsWith(`${name}: `)).toBe(true);
   });
 });
+
+describe('storage configuration', () => {
+  it('defaults to the data dir, and reads the S3 settings for team mode', () => {
+    expect(loadConfig({}).storage).toEqual({ kind: 'fs' });
+    expect(loadConfig({ HEXHUB_STORAGE: 's3', S3_BUCKET: 'team-cache', S3_ENDPOINT: 'http://127.0.0.1:7480/', S3_PREFIX: '/hex', S3_FORCE_PATH_STYLE: 'true' }).storage).toEqual({
+      kind: 's3',
+      bucket: 'team-cache',
+      endpoint: 'http://127.0.0.1:7480',
+      region: 'us-east-1',
+      prefix: 'hex/',
+      forcePathStyle: true,
+      multipartThresholdBytes: 64 * 1024 * 1024,
+      syncIntervalSeconds: 60,
+    });
+    expect(loadConfig({ HEXHUB_STORAGE: 's3', S3_BUCKET: 'b12', AWS_REGION: 'eu-west-1' }).storage).toMatchObject({ region: 'eu-west-1', prefix: '', forcePathStyle: false });
+  });
+
+  it('fails at start naming the variable', () => {
+    const fails = (env: Record<string, string>, pattern: RegExp) => expect(() => loadConfig(env)).toThrow(pattern);
+    fails({ HEXHUB_STORAGE: 'nfs' }, /HEXHUB_STORAGE: must be fs or s3/);
+    fails({ HEXHUB_STORAGE: 's3' }, /S3_BUCKET: required when HEXHUB_STORAGE=s3/);
+    fails({ HEXHUB_STORAGE: 's3', S3_BUCKET: 'Bad_Bucket' }, /S3_BUCKET: "Bad_Bucket" is not a valid bucket name/);
+    fails({ HEXHUB_STORAGE: 's3', S3_BUCKET: 'ok-bucket', S3_ENDPOINT: 'ftp://x' }, /S3_ENDPOINT: must be an http/);
+    fails({ HEXHUB_STORAGE: 's3', S3_BUCKET: 'ok-bucket', S3_PREFIX: 'a b' }, /S3_PREFIX/);
+    fails({ HEXHUB_STORAGE: 's3', S3_BUCKET: 'ok-bucket', S3_FORCE_PATH_STYLE: 'maybe' }, /S3_FORCE_PATH_STYLE: expected true or false/);
+  });
+});
