@@ -214,7 +214,7 @@ function Banners() {
       <div key="storage" className="banner banner-danger" role="alert" data-testid="storage-banner">
         <Icon name="warning" />
         <div className="banner-text">
-          <strong>Cache disk: {storage.reason ?? 'write failed'} — new downloads are passed through without being kept.</strong> Cached content is still served; caching resumes by itself once space is freed
+          <strong>{storage.backend === 's3' ? 'Shared storage' : 'Cache disk'}: {storage.reason ?? 'write failed'} — new downloads are passed through without being kept.</strong> Cached content is still served; caching resumes by itself once {storage.backend === 's3' ? 'the object store takes writes again' : 'space is freed'}
           {storage.freeBytes !== undefined ? ` (free now: ${formatBytes(storage.freeBytes)})` : ''}.
           {storage.lastError ? (
             <span className="banner-detail">

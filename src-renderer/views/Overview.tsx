@@ -65,6 +65,11 @@ function MirrorCard({ status }: { status: StatusResponse }) {
       <p className="hint truncate" title={status.dataDir}>
         Data dir <span className="mono">{status.dataDir}</span>
       </p>
+      {status.storage.backend === 's3' ? (
+        <p className="hint truncate" title={status.storage.location} data-testid="shared-storage">
+          Shared storage <span className="mono">{status.storage.location}</span> (local copies are a cache)
+        </p>
+      ) : null}
     </Card>
   );
 }
