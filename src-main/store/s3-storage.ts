@@ -14,17 +14,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  paginateListObjectsV2,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+// The SDK is loaded when S3 storage is opened: the desktop app and the CLI (filesystem storage)
+// do not pay its start-up cost.
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { StorageConfig } from '../config/config.js';
 import type { BlobStore } from './blob-store.js';
@@ -33,6 +25,8 @@ import { describeKey, isValidKey } from './keys.js';
 import { StorageError, type ObjectStorage, type StoredMeta } from './object-storage.js';
 
 type S3Config = Extract<StorageConfig, { kind: 's3' }>;
+type Sdk = typeof import('@aws-sdk/client-s3');
+type Storage = typeof import('@aws-sdk/lib-storage');
 
 const PART_BYTES = 16 * 1024 * 1024;
 /** HEADs at once while learning what other instances stored. */
@@ -58,7 +52,9 @@ function explain(error: unknown): string {
 export class S3Storage implements ObjectStorage {
   readonly kind = 's3';
   readonly shared = true;
-  private readonly client: S3Client;
+  private sdk!: Sdk;
+  private upload_!: Storage['Upload'];
+  private client!: S3Client;
   /** Local copies in the data dir and their sizes. */
   private readonly local = new Map<string, number>();
   private trimming = false;
@@ -67,21 +63,7 @@ export class S3Storage implements ObjectStorage {
     private readonly config: S3Config,
     private readonly blobs: BlobStore,
     private readonly log: Logger,
-  ) {
-    this.client = new S3Client({
-      region: config.region,
-      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-      forcePathStyle: config.forcePathStyle,
-      // Streamed uploads with the SDK's default trailing checksums are refused by several
-      // S3-compatible stores; integrity is our SHA-256, checked on the way back in.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 3,
-      // The SDK's own complaints (a failed streamed upload) go to the log, where ours say more.
-      logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (...args: unknown[]) => log.debug({ event: 's3_sdk', message: args.map(String).join(' ') }), error: (...args: unknown[]) => log.debug({ event: 's3_sdk', message: args.map(String).join(' ') }) },
-      requestHandler: new NodeHttpHandler({ connectionTimeout: 3000, requestTimeout: 30_000, throwOnRequestTimeout: true, socketTimeout: 30_000 }),
-    });
-  }
+  ) {}
 
   get location(): string {
     return `s3://${this.config.bucket}/${this.config.prefix}${this.config.endpoint ? ` at ${this.config.endpoint}` : ''}`;
@@ -92,8 +74,26 @@ export class S3Storage implements ObjectStorage {
   }
 
   async open(): Promise<void> {
+    this.sdk = await import('@aws-sdk/client-s3');
+    this.upload_ = (await import('@aws-sdk/lib-storage')).Upload;
+    const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+    const quiet = () => undefined;
+    const sdkLog = (...args: unknown[]) => this.log.debug({ event: 's3_sdk', message: args.map(String).join(' ') });
+    this.client = new this.sdk.S3Client({
+      region: this.config.region,
+      ...(this.config.endpoint ? { endpoint: this.config.endpoint } : {}),
+      forcePathStyle: this.config.forcePathStyle,
+      // Streamed uploads with the SDK's default trailing checksums are refused by several
+      // S3-compatible stores; integrity is our SHA-256, checked on the way back in.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 3,
+      // The SDK's own complaints (a failed streamed upload) go to the log, where ours say more.
+      logger: { trace: quiet, debug: quiet, info: quiet, warn: sdkLog, error: sdkLog },
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 3000, requestTimeout: 30_000, throwOnRequestTimeout: true, socketTimeout: 30_000 }),
+    });
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
+      await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.config.bucket }));
     } catch (error) {
       const status = statusOf(error);
       const name = (error as SdkError).name ?? '';
@@ -107,7 +107,7 @@ export class S3Storage implements ObjectStorage {
   }
 
   async ping(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }), { abortSignal: AbortSignal.timeout(3000) });
+    await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.config.bucket }), { abortSignal: AbortSignal.timeout(3000) });
   }
 
   /** Reports a failed bucket operation to the storage health and returns it as a StorageError. */
@@ -140,7 +140,7 @@ export class S3Storage implements ObjectStorage {
     body.on('error', (error) => abort.abort(error));
     try {
       await this.client.send(
-        new PutObjectCommand({
+        new this.sdk.PutObjectCommand({
           Bucket: this.config.bucket,
           Key: this.objectKey(key),
           Body: body,
@@ -161,7 +161,7 @@ export class S3Storage implements ObjectStorage {
 
   private async uploadInParts(tempPath: string, key: string, meta: StoredMeta, immutable: boolean): Promise<void> {
     if (immutable && (await this.head(key))) return this.acceptExisting(key, meta);
-    const upload = new Upload({
+    const upload = new this.upload_({
       client: this.client,
       params: { Bucket: this.config.bucket, Key: this.objectKey(key), Body: createReadStream(tempPath), ContentType: 'application/octet-stream', Metadata: toMetadata(meta) },
       partSize: PART_BYTES,
@@ -182,7 +182,7 @@ export class S3Storage implements ObjectStorage {
 
   private async head(key: string): Promise<StoredMeta | undefined> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.objectKey(key) }));
+      const head = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.config.bucket, Key: this.objectKey(key) }));
       return fromMetadata(head.Metadata, head.ContentLength, head.LastModified);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -193,7 +193,7 @@ export class S3Storage implements ObjectStorage {
   async restore(key: string): Promise<StoredMeta | undefined> {
     let response;
     try {
-      response = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.objectKey(key) }));
+      response = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.config.bucket, Key: this.objectKey(key) }));
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       // Unreachable: the caller goes to the upstream instead, and status shows why.
@@ -241,7 +241,7 @@ export class S3Storage implements ObjectStorage {
 
   async remove(key: string): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.objectKey(key) }));
+      await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.objectKey(key) }));
     } catch (error) {
       throw this.failure('could not delete', key, error);
     }
@@ -257,7 +257,7 @@ export class S3Storage implements ObjectStorage {
     const startedAt = Date.now();
     const inBucket = new Set<string>();
     const unknown: string[] = [];
-    const paginator = paginateListObjectsV2({ client: this.client, pageSize: 1000 }, { Bucket: this.config.bucket, Prefix: this.config.prefix });
+    const paginator = this.sdk.paginateListObjectsV2({ client: this.client, pageSize: 1000 }, { Bucket: this.config.bucket, Prefix: this.config.prefix });
     for await (const page of paginator) {
       for (const object of page.Contents ?? []) {
         const key = object.Key?.slice(this.config.prefix.length);
@@ -315,7 +315,7 @@ export class S3Storage implements ObjectStorage {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    this.client?.destroy();
   }
 }
 
