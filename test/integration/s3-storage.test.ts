@@ -142,7 +142,7 @@ describe.runIf(enabled)('S3 storage on a real radosgw', () => {
     expect(a.logs.some((l) => l.event === 'storage_failed')).toBe(true);
     const ready = await httpGet(a.url, '/readyz');
     expect(ready.status).toBe(503);
-    expect(JSON.parse(ready.body.toString())).toMatchObject({ status: 'unavailable', storage: { state: 'unreachable' } });
+    expect(JSON.parse(ready.body.toString())).toMatchObject({ status: 'unavailable', storage: { backend: 's3', state: 'unreachable' }, upstream: { state: 'ok' } });
     expect((await httpGet(a.url, '/healthz')).status).toBe(200);
     expect(a.engine.index.get(keys.tarball('shared_3', '1.0.0'))).toBeUndefined();
     expect(await readdir(join(a.dataDir, 'tmp'))).toEqual([]);
@@ -172,6 +172,19 @@ describe.runIf(enabled)('S3 storage on a real radosgw', () => {
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(replies[0]!.body.equals(repo.release('leaf', '1.0.0')!.bytes)).toBe(true);
     expect(upstream.requests).toEqual([]);
+  });
+
+  it('shows what another instance stores, or deletes, in every instance’s listing after a sync', async () => {
+    const bucket = await newBucket();
+    const [a, b] = [await instance(bucket, { HEXHUB_S3_SYNC_INTERVAL: '1' }), await instance(bucket, { HEXHUB_S3_SYNC_INTERVAL: '1' })];
+    await httpGet(a.url, '/tarballs/shared_5-1.0.0.tar');
+    const listed = () => b.engine.catalog.list({}).items.map((p) => p.name);
+    for (let i = 0; i < 100 && !listed().includes('shared_5'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(listed()).toContain('shared_5');
+    expect(b.engine.index.get(keys.tarball('shared_5', '1.0.0'))?.sha256).toBe(repo.release('shared_5', '1.0.0')!.outerChecksum);
+    await a.engine.admin.deletePackage('shared_5');
+    for (let i = 0; i < 100 && listed().includes('shared_5'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(listed()).not.toContain('shared_5');
   });
 
   it('uploads large objects in parts, and serves them from another instance', async () => {

@@ -91,6 +91,20 @@ describe('an unreachable or slow upstream', () => {
     expect(mirror.engine.upstream.health.reachable).toBe(false);
   });
 
+  it('reports liveness and readiness: an unreachable upstream degrades readiness, and fails it only when asked to be strict', async () => {
+    const ready = async (path = '/readyz') => {
+      const reply = await httpGet(mirror.url, path);
+      return { status: reply.status, body: JSON.parse(reply.body.toString()) as { status: string; storage: { backend: string; state: string }; upstream: { state: string } } };
+    };
+    expect((await httpGet(mirror.url, '/healthz')).status).toBe(200);
+    expect(await ready()).toMatchObject({ status: 200, body: { status: 'ready', storage: { backend: 'fs', state: 'ok' }, upstream: { state: 'ok' } } });
+    await upstream.stop();
+    expect((await httpGet(mirror.url, '/packages/other')).status).toBe(502);
+    expect(await ready()).toMatchObject({ status: 200, body: { status: 'degraded', upstream: { state: 'unreachable' } } });
+    expect(await ready('/readyz?strict')).toMatchObject({ status: 503, body: { status: 'unavailable' } });
+    await upstream.start();
+  });
+
   it('absorbs flapping 503s with retries, honouring Retry-After (clients never see them)', async () => {
     upstream.fault.status503({ times: 2, retryAfter: 0 });
     const reply = await httpGet(mirror.url, '/packages/leaf');
