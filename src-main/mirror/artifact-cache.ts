@@ -24,7 +24,7 @@ import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
 import { sendStored } from '../server/respond.js';
 import type { BlobStore, TempFile } from '../store/blob-store.js';
-import { StorageError, type ObjectStorage } from '../store/object-storage.js';
+import { restoreEntry, StorageError, type ObjectStorage } from '../store/object-storage.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
 import { backoffDelay, sleep } from '../upstream/backoff.js';
@@ -108,7 +108,10 @@ export class ArtifactCache {
 
   /** Whether the stored file is there with the size the index says (a cheap check, not a re-hash). */
   async intact(key: string, entry: CacheEntry): Promise<boolean> {
-    if ((await this.store.size(key)) === entry.size) return true;
+    const size = await this.store.size(key);
+    if (size === entry.size) return true;
+    // Shared storage: not copied here yet; ensure() takes it from the bucket.
+    if (size === undefined && this.storage.shared) return false;
     this.index.delete(key);
     await this.store.remove(key);
     return false;
@@ -299,18 +302,8 @@ export class ArtifactCache {
    * Shared storage: another instance may have stored the object already. A tarball is only
    * taken if it matches the registry's checksum (a release replaced upstream is fetched anew).
    */
-  private async restore(spec: ArtifactSpec): Promise<CacheEntry | undefined> {
-    if (!this.storage.shared) return undefined;
-    const meta = await this.storage.restore(spec.key).catch((error: Error) => {
-      this.log.warn({ event: 'storage_restore_failed', key: spec.key, error: error.message }, 'could not read the object from the shared storage; fetching it from the upstream');
-      return undefined;
-    });
-    if (!meta) return undefined;
-    if (spec.kind === 'tarball' && spec.checksums?.outer && spec.checksums.outer !== meta.sha256) return undefined;
-    const entry: CacheEntry = { ...describeKey(spec.key), ...meta, validatedAt: meta.fetchedAt, lastUsedAt: Date.now(), hits: 0 };
-    this.index.put(spec.key, entry);
-    this.log.info({ event: 'storage_restored', kind: spec.kind, key: spec.key, bytes: meta.size }, 'served from the shared storage');
-    return entry;
+  private restore(spec: ArtifactSpec): Promise<CacheEntry | undefined> {
+    return restoreEntry(this.storage, this.index, spec.key, this.log, (meta) => spec.kind !== 'tarball' || !spec.checksums?.outer || spec.checksums.outer === meta.sha256);
   }
 
   private open(spec: ArtifactSpec, from: number, etag: string | undefined): Promise<UpstreamResponse> {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
-import type { ObjectStorage } from '../store/object-storage.js';
+import { restoreEntry, type ObjectStorage } from '../store/object-storage.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
@@ -89,27 +89,18 @@ export class RevalidatingCache {
     return pending;
   }
 
-  /**
-   * Shared storage: a copy another instance stored, as fresh as when it was stored (so within
-   * the TTL no instance asks the upstream again). Checked like an upstream answer before use.
-   */
-  private async restore(spec: MutableSpec): Promise<CacheEntry | undefined> {
-    if (!this.storage.shared) return undefined;
-    const meta = await this.storage.restore(spec.key).catch((error: Error) => {
-      this.log.warn({ event: 'storage_restore_failed', key: spec.key, error: error.message }, 'could not read the object from the shared storage');
-      return undefined;
+  /** Shared storage: a copy another instance stored, checked like an upstream answer before use. */
+  private restore(spec: MutableSpec): Promise<CacheEntry | undefined> {
+    return restoreEntry(this.storage, this.index, spec.key, this.log, async () => {
+      try {
+        spec.onStored?.(spec.verify(await readFile(this.store.path(spec.key)), {}));
+        return true;
+      } catch (error) {
+        this.log.error({ event: 'storage_rejected', key: spec.key, error: (error as Error).message }, 'object in the shared storage failed verification; ignored');
+        await this.store.remove(spec.key);
+        return false;
+      }
     });
-    if (!meta) return undefined;
-    try {
-      spec.onStored?.(spec.verify(await readFile(this.store.path(spec.key)), {}));
-    } catch (error) {
-      this.log.error({ event: 'storage_rejected', key: spec.key, error: (error as Error).message }, 'object in the shared storage failed verification; ignored');
-      await this.store.remove(spec.key);
-      return undefined;
-    }
-    const entry: CacheEntry = { ...describeKey(spec.key), ...meta, validatedAt: meta.fetchedAt, lastUsedAt: Date.now(), hits: 0 };
-    this.index.put(spec.key, entry);
-    return entry;
   }
 
   private stale(spec: MutableSpec, entry: CacheEntry, reason: string): MutableResult {

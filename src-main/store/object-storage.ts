@@ -7,7 +7,9 @@
 // Serving always reads the local disk (BlobStore): with S3 the local copies are a bounded,
 // least-recently-used cache in front of the bucket, filled from the bucket on demand.
 import { stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
 import type { CacheEntry, CacheIndex } from './cache-index.js';
+import { describeKey } from './keys.js';
 import type { BlobStore } from './blob-store.js';
 
 /** What is recorded with a stored object (and in S3, carried as its metadata). */
@@ -41,6 +43,31 @@ export interface ObjectStorage {
    */
   trimLocal?(capBytes: number, lastUsed: (key: string) => number, inUse: (key: string) => boolean): Promise<{ removed: number; freedBytes: number }>;
   close?(): Promise<void>;
+}
+
+/**
+ * Shared storage: an object another instance stored, copied in and recorded, if `accept` takes
+ * it; as fresh as when it was stored (so within a TTL no instance asks the upstream again).
+ * Undefined when the storage has none, cannot be read (the caller then goes to the upstream),
+ * or `accept` refuses it.
+ */
+export async function restoreEntry(
+  storage: ObjectStorage,
+  index: CacheIndex,
+  key: string,
+  log: Logger,
+  accept: (meta: StoredMeta) => Promise<boolean> | boolean,
+): Promise<CacheEntry | undefined> {
+  if (!storage.shared) return undefined;
+  const meta = await storage.restore(key).catch((error: Error) => {
+    log.warn({ event: 'storage_restore_failed', key, error: error.message }, 'could not read the object from the shared storage; using the upstream');
+    return undefined;
+  });
+  if (!meta || !(await accept(meta))) return undefined;
+  const entry: CacheEntry = { ...describeKey(key), ...meta, validatedAt: meta.fetchedAt, lastUsedAt: Date.now(), hits: 0 };
+  index.put(key, entry);
+  log.info({ event: 'storage_restored', key, bytes: meta.size }, 'copied in from the shared storage');
+  return entry;
 }
 
 /** A storage failure, already reported to the storage health with `reason`. */

@@ -236,6 +236,7 @@ export class S3Storage implements ObjectStorage {
     }
     await this.blobs.commit(temp.path, key);
     this.local.set(key, size);
+    this.blobs.health.succeeded();
     return meta;
   }
 
