@@ -8,6 +8,10 @@
 //   6. cache listing pages over 20,000 packages / 200,000 releases; p50 per page (bench/cache-management.ts)
 //   7. load under a flapping upstream: autocannon, 64 connections, 60 s, warm + registry + cold mix while every
 //      other upstream request is a 503; 0 wrong bytes, 0 warm 5xx, RSS flat (bench/reliability-load.ts)
+//   8. S3 storage (team mode) on a real single-node Ceph radosgw started for the phase: warm serving as in 1, S3 vs fs
+//      backend (target ≥ 0.9 × fs); cold misses as in 2 through both backends (what the S3 path adds per miss); a second
+//      instance on the same bucket with an empty data dir restoring the objects from the bucket (bench/s3-storage.ts).
+//      Skipped, with the reason, where Ceph is not installed; waits for another Ceph cluster to stop (one per machine)
 //
 // The mirror is the real built `./bin/hexhub serve` process (test/support/cli.ts), the
 // upstream is the fake hex.pm of the tests (test/support/fake-upstream.ts) serving real
@@ -15,7 +19,7 @@
 //
 // Writes bench/results/latest.json; prints a report and a Markdown table for BENCHMARKS.md.
 // Knobs (environment): BENCH_DURATION (s, default 15), BENCH_QUICK=1 (short runs, for
-// trying the harness; the load phase then runs 10 s), BENCH_ONLY=warm,cold,herd,rss,prewarm,catalog,load
+// trying the harness; the load phase then runs 10 s), BENCH_ONLY=warm,cold,herd,rss,prewarm,catalog,load,s3
 // (run some phases), BENCH_LOAD_DURATION (s, default 60), BENCH_LOAD_REGISTRY_TTL (s, default 5),
 // BENCH_LOAD_FLAP=0 (the load phase against a healthy upstream: a latency reference that cannot pass),
 // BENCH_WARM_TARBALLS (size of the warm set, default 200; ~1000 exceeds the 64 MiB hot cache), BENCH_COMMIT (names the
@@ -37,6 +41,7 @@ import { mergeRuns, runLoad, type LoadResult, type LoadRun } from './load.js';
 import { nginxVersion, startNginx } from './nginx.js';
 import { benchCatalog, benchPrewarm, type CatalogFigures, type PrewarmFigures } from './cache-management.js';
 import { benchReliabilityLoad, LOAD_PLAN, loadMarkdownRow, loadReport, type LoadPhaseFigures } from './reliability-load.js';
+import { benchS3, S3_PLAN, s3MarkdownRows, s3Report, s3Targets, type S3PhaseResult } from './s3-storage.js';
 import { cpuSecondsOf, fetchDigest, fmt, mapLimit, noiseMeter, memoryOf, MiB, sampleMemory, summarize, type Fetched, type Summary } from './util.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -438,6 +443,7 @@ type Results = {
   prewarm?: PrewarmFigures;
   catalog?: CatalogFigures;
   load?: LoadPhaseFigures;
+  s3?: S3PhaseResult;
 };
 
 function table(rows: string[][]): string {
@@ -462,6 +468,7 @@ function targets(r: Results) {
           { id: '7', name: 'load, flapping upstream: whole phase (also: flapping happened, cold objects fetched, cache verifies after)', value: r.load.failures.length, target: '0 failures', pass: r.load.pass },
         ]
       : []),
+    ...(r.s3 ? s3Targets(r.s3) : []),
   ];
 }
 
@@ -542,6 +549,7 @@ function markdown(r: Results, meta: Meta): string {
     ]);
   }
   if (r.load) rows.push(loadMarkdownRow(r.load));
+  if (r.s3) rows.push(...s3MarkdownRows(r.s3));
   const noise = Object.entries(meta.noisePct ?? {}).map(([phase, pct]) => `${phase} ${fmt(pct, 0)} %`).join(', ');
   const caption =
     `Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC on ${meta.cpus} × ${meta.cpuModel}, ${fmt(meta.memBytes / 1024 ** 3, 0)} GiB, Node ${meta.node}, ${meta.nginx}; ` +
@@ -623,8 +631,9 @@ function report(r: Results, meta: Meta): string {
     for (const q of c.byQuery) out.push(`    ${q.query.padEnd(50)} p50 ${fmt(q.p50Ms, 1)} ms`);
   }
   if (r.load) out.push(...loadReport(r.load, noiseNote(meta, 'load')));
+  if (r.s3) out.push(...s3Report(r.s3, noiseNote(meta, 's3'), PLAN.warm.warmupSec));
   const all = targets(r);
-  if (CPU_PROF) out.push('', `CPU profiles of each HexHub process (warm, cold, rss): ${PROFILES}  (summarise: node --import tsx bench/profile-top.ts FILE)`);
+  if (CPU_PROF) out.push('', `CPU profiles of each HexHub process (warm, cold, rss, s3-*): ${PROFILES}  (summarise: node --import tsx bench/profile-top.ts FILE)`);
   out.push('');
   out.push(`targets: ${all.filter((t) => t.pass).length}/${all.length} met`);
   for (const t of all) out.push(`  ${PF(t.pass)}  ${t.id}. ${t.name}: ${typeof t.value === 'number' && !Number.isInteger(t.value) ? fmt(t.value, 2) : t.value} (target ${t.target})`);
@@ -665,7 +674,7 @@ function git(args: string[]): string | undefined {
   }
 }
 
-const PHASES = ['warm', 'cold', 'herd', 'rss', 'prewarm', 'catalog', 'load'] as const;
+const PHASES = ['warm', 'cold', 'herd', 'rss', 'prewarm', 'catalog', 'load', 's3'] as const;
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -727,11 +736,28 @@ async function main(): Promise<void> {
     results.load = await phase('load', () => benchReliabilityLoad({ upstream, repo, log, startMirror: (label, env) => startMirror(upstream, label, env) }));
     upstream.fault.clear();
   }
+  if (runs('s3')) {
+    results.s3 = await phase('s3', () =>
+      benchS3({
+        upstream,
+        warm: fx.warm,
+        cold: fx.cold,
+        coldUntimed: fx.coldUntimed,
+        warmPlan: PLAN.warm,
+        coldLatencyMs: PLAN.cold.latencyMs,
+        log,
+        startMirror: (label, env) => startMirror(upstream, label, env),
+        measureInterleaved,
+        checkFetched,
+        onCleanup: (c) => cleanups.push(c),
+      }),
+    );
+  }
   meta.noisePct = noise;
 
   process.stdout.write(report(results, meta));
   await mkdir(RESULTS, { recursive: true });
-  const json = { meta: { ...meta, elapsedSec: (Date.now() - started) / 1000, plan: { ...PLAN, load: LOAD_PLAN } }, targets: targets(results), results, markdown: markdown(results, meta) };
+  const json = { meta: { ...meta, elapsedSec: (Date.now() - started) / 1000, plan: { ...PLAN, load: LOAD_PLAN, s3: S3_PLAN } }, targets: targets(results), results, markdown: markdown(results, meta) };
   await writeFile(join(RESULTS, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
   log(`wrote bench/results/latest.json (whole run ${fmt((Date.now() - started) / 1000, 0)} s)`);
 }

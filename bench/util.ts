@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { request, type Agent } from 'node:http';
-import { createServer } from 'node:net';
 
 export interface Fetched {
   status: number;
@@ -56,17 +55,7 @@ export async function mapLimit<T, R>(items: T[], limit: number, task: (item: T, 
   return results;
 }
 
-/** A port that was free a moment ago (for servers that cannot be told to pick one). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../test/support/ports.js';
 
 /** VmRSS and VmHWM (peak) of a process, in bytes; undefined once it is gone. */
 export async function memoryOf(pid: number): Promise<{ rss: number; hwm: number } | undefined> {

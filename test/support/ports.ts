@@ -1,0 +1,14 @@
+// A port that was free a moment ago, for servers that cannot be told to pick one themselves
+// (radosgw, nginx): the OS picks it, and it is released for them.
+import { createServer } from 'node:net';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
