@@ -37,8 +37,8 @@ beforeAll(async () => {
   const random = seededRandom(SEED);
   for (const [i, name] of names.entries()) await publishSized(repo, name, '1.0.0', Math.round(128 * KiB + random() * 384 * KiB), i + 1);
   upstream = await startFakeUpstream(repo);
-  // Slow bodies (about 0.2 s each), so kills land mid-transfer as well as between.
-  upstream.fault.bytesPerSecond(2 * 1024 * KiB, { path: '/tarballs/' });
+  // Slow bodies (0.1 to 0.5 s each), so there is a window in which downloads are mid-body.
+  upstream.fault.bytesPerSecond(1024 * KiB, { path: '/tarballs/' });
   dataDir = await mkdtemp(join(tmpdir(), 'hexhub-crash-'));
 }, 120_000);
 
@@ -72,7 +72,12 @@ describe('SIGKILL during 50 concurrent cold downloads', () => {
     for (let round = 0; round < ROUNDS; round++) {
       server = await start();
       const pending = names.map((name) => httpGet(server!.url, `/tarballs/${name}-1.0.0.tar`));
-      const delayMs = Math.round(50 + random() * 1500);
+      // Timed from the first download reaching the disk, not from the start, so that a busy
+      // machine (slow registry fetches) still gets kills mid-body: a random moment within the
+      // next 400 ms, when some downloads are half-way, others finished, or not yet started.
+      const tmp = join(dataDir, 'tmp');
+      for (let i = 0; i < 1000 && (await readdir(tmp).catch(() => [])).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      const delayMs = Math.round(random() * 400);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       server.child.kill('SIGKILL');
       expect((await server.exited).signal).toBe('SIGKILL');
@@ -82,11 +87,11 @@ describe('SIGKILL during 50 concurrent cold downloads', () => {
       // never a complete body with wrong bytes.
       for (const [i, reply] of replies.entries()) {
         if (reply.status === 200 && !reply.error && reply.body.length === repo.release(names[i]!, '1.0.0')!.bytes.length) {
-          expect(sha256(reply.body), `round ${round}, seed ${SEED}, killed after ${delayMs} ms`).toBe(repo.release(names[i]!, '1.0.0')!.outerChecksum);
+          expect(sha256(reply.body), `round ${round}, seed ${SEED}, killed ${delayMs} ms after the first download began`).toBe(repo.release(names[i]!, '1.0.0')!.outerChecksum);
         }
       }
       // Between kills, whatever reached cache/ is whole: files appear only by rename after verification.
-      expect((await storedTarballs()).bad, `round ${round}, killed after ${delayMs} ms`).toEqual([]);
+      expect((await storedTarballs()).bad, `round ${round}, killed ${delayMs} ms after the first download began`).toEqual([]);
       leftovers += (await readdir(join(dataDir, 'tmp'))).length;
     }
     // The kills did land mid-transfer (else this test would prove nothing).
