@@ -26,7 +26,7 @@ import { StorageError, type ObjectStorage, type StoredMeta } from './object-stor
 
 type S3Config = Extract<StorageConfig, { kind: 's3' }>;
 type Sdk = typeof import('@aws-sdk/client-s3');
-type Storage = typeof import('@aws-sdk/lib-storage');
+type LibStorage = typeof import('@aws-sdk/lib-storage');
 
 const PART_BYTES = 16 * 1024 * 1024;
 /** HEADs at once while learning what other instances stored. */
@@ -53,7 +53,7 @@ export class S3Storage implements ObjectStorage {
   readonly kind = 's3';
   readonly shared = true;
   private sdk!: Sdk;
-  private upload_!: Storage['Upload'];
+  private MultipartUpload!: LibStorage['Upload'];
   private client!: S3Client;
   /** Local copies in the data dir and their sizes. */
   private readonly local = new Map<string, number>();
@@ -75,7 +75,7 @@ export class S3Storage implements ObjectStorage {
 
   async open(): Promise<void> {
     this.sdk = await import('@aws-sdk/client-s3');
-    this.upload_ = (await import('@aws-sdk/lib-storage')).Upload;
+    this.MultipartUpload = (await import('@aws-sdk/lib-storage')).Upload;
     const { NodeHttpHandler } = await import('@smithy/node-http-handler');
     const quiet = () => undefined;
     const sdkLog = (...args: unknown[]) => this.log.debug({ event: 's3_sdk', message: args.map(String).join(' ') });
@@ -161,7 +161,7 @@ export class S3Storage implements ObjectStorage {
 
   private async uploadInParts(tempPath: string, key: string, meta: StoredMeta, immutable: boolean): Promise<void> {
     if (immutable && (await this.head(key))) return this.acceptExisting(key, meta);
-    const upload = new this.upload_({
+    const upload = new this.MultipartUpload({
       client: this.client,
       params: { Bucket: this.config.bucket, Key: this.objectKey(key), Body: createReadStream(tempPath), ContentType: 'application/octet-stream', Metadata: toMetadata(meta) },
       partSize: PART_BYTES,
