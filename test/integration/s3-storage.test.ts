@@ -179,7 +179,9 @@ describe.runIf(enabled)('S3 storage on a real radosgw', () => {
     const [a, b] = [await instance(bucket, { HEXHUB_S3_SYNC_INTERVAL: '1' }), await instance(bucket, { HEXHUB_S3_SYNC_INTERVAL: '1' })];
     await httpGet(a.url, '/tarballs/shared_5-1.0.0.tar');
     const listed = () => b.engine.catalog.list({}).items.map((p) => p.name);
-    for (let i = 0; i < 100 && !listed().includes('shared_5'); i++) await new Promise((r) => setTimeout(r, 50));
+    // A sync adopts objects one HEAD at a time: wait for the tarball itself, not just its package.
+    const known = () => b.engine.index.get(keys.tarball('shared_5', '1.0.0')) !== undefined;
+    for (let i = 0; i < 100 && !known(); i++) await new Promise((r) => setTimeout(r, 50));
     expect(listed()).toContain('shared_5');
     expect(b.engine.index.get(keys.tarball('shared_5', '1.0.0'))?.sha256).toBe(repo.release('shared_5', '1.0.0')!.outerChecksum);
     await a.engine.admin.deletePackage('shared_5');
