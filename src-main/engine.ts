@@ -276,7 +276,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
       const reconcile = () => storage.reconcile(index).catch((error: Error) => log.error({ event: 'reconcile_failed', error: error.message }, 'cache reconciliation failed'));
       reconciling = reconcile();
       // Shared storage: what other instances store shows up in this one's index and listing.
-      if (storage.shared && config.storage.kind === 's3') {
+      if (config.storage.kind === 's3') {
         syncTimer = setInterval(() => (reconciling = reconciling.then(reconcile)), config.storage.syncIntervalSeconds * 1000);
         syncTimer.unref();
       }

@@ -8,14 +8,12 @@
 // costs a bounded share of the disk and CPU, and passes start an interval apart
 // (HEXHUB_SCRUB_INTERVAL), measured from the last finished pass, which is remembered in
 // scrub.json so a desktop app restarted daily still gets its passes.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ScrubView } from '../../src-shared/contract.js';
 import type { Metrics } from '../server/metrics.js';
-import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
+import { hashFile, type CacheEntry, type CacheIndex } from '../store/cache-index.js';
 import { sleep } from '../upstream/backoff.js';
 import { quarantineBatch, type CacheAdmin } from './cache-admin.js';
 
@@ -137,18 +135,16 @@ export class Scrubber {
     return lastPass;
   }
 
-  /** Hashes a file no faster than the configured rate. */
-  private async pacedHash(path: string): Promise<{ size: number; sha256: string }> {
-    const hash = createHash('sha256');
-    let size = 0;
+  /** Hashes a file no faster than the configured rate; a stop cuts it short (and the pass ignores the result). */
+  private pacedHash(path: string): Promise<{ size: number; sha256: string }> {
     const began = performance.now();
-    for await (const chunk of createReadStream(path, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      size += chunk.length;
-      const aheadMs = (size / this.deps.settings().bytesPerSecond) * 1000 - (performance.now() - began);
-      if (aheadMs > 1) await sleep(aheadMs, this.stopping.signal).catch(() => undefined);
-      if (this.stopping.signal.aborted) break;
-    }
-    return { size, sha256: hash.digest('hex') };
+    return hashFile(path, {
+      chunkBytes: CHUNK,
+      afterChunk: async (size) => {
+        const aheadMs = (size / this.deps.settings().bytesPerSecond) * 1000 - (performance.now() - began);
+        if (aheadMs > 1) await sleep(aheadMs, this.stopping.signal);
+      },
+    });
   }
+
 }

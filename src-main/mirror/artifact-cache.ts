@@ -14,7 +14,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
@@ -23,7 +23,7 @@ import { readTarball } from '../hex/tarball.js';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
 import { sendStored } from '../server/respond.js';
-import type { BlobStore, TempFile } from '../store/blob-store.js';
+import { drained, type BlobStore, type TempFile } from '../store/blob-store.js';
 import { restoreEntry, StorageError, type ObjectStorage } from '../store/object-storage.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
@@ -347,20 +347,6 @@ function toHttpError(error: unknown, key: string): HttpError {
     return new HttpError(error.reason === 'timeout' ? 504 : 502, `upstream failed for ${key}: ${error.message}`);
   }
   return new HttpError(502, `could not fetch ${key}: ${(error as Error).message}`);
-}
-
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.once('drain', done);
-    stream.once('close', done);
-    stream.once('error', done);
-  });
 }
 
 async function closeTemp(temp: TempFile): Promise<void> {

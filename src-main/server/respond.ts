@@ -114,11 +114,8 @@ export function sendStored(
         file = undefined;
         // Hashed once on its way into memory, so what warm hits serve from there is verified.
         if (body.length !== entry.size || createHash('sha256').update(body).digest('hex') !== entry.sha256) return { sent: false, bytes: 0 };
-        headers['content-length'] = body.length;
-        res.writeHead(200, headers);
-        res.end(body);
         store.hot.put(key, entry.sha256, body);
-        return { sent: true, bytes: body.length };
+        return sendBody(req, res, entry, body, how, headers);
       }
       headers['content-length'] = size;
       res.writeHead(200, headers);

@@ -2,11 +2,27 @@
 // once verified, so the cache folder only ever holds whole, verified objects: a crash
 // leaves at most a stray temporary file, which start-up removes.
 import { createWriteStream, type WriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { mkdir, open, rename, rm, stat, readdir, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { HotCache } from './hot-cache.js';
 import { StorageHealth } from './storage-health.js';
+
+/** Resolves once a writer (a temporary file, a response) takes more, or is closed or failed. */
+export function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+    stream.once('error', done);
+  });
+}
 
 export interface TempFile {
   path: string;
@@ -70,10 +86,6 @@ export class BlobStore {
 
   async discard(tempPath: string): Promise<void> {
     await rm(tempPath, { force: true });
-  }
-
-  async write(key: string, body: Buffer): Promise<void> {
-    await this.commit(await this.writeTemp(body), key);
   }
 
   /** Writes `body` to a new temporary file and returns its path (for `commit` or a storage's `persist`). */

@@ -181,12 +181,17 @@ export class CacheIndex {
   }
 }
 
-export async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
+/** Size and SHA-256 of a file; `afterChunk` (the scrub's pacing) runs after each chunk is hashed. */
+export async function hashFile(
+  path: string,
+  options: { chunkBytes?: number; afterChunk?: (bytesSoFar: number) => Promise<void> } = {},
+): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, { highWaterMark: options.chunkBytes }) as AsyncIterable<Buffer>) {
     hash.update(chunk);
     size += chunk.length;
+    await options.afterChunk?.(size);
   }
   return { size, sha256: hash.digest('hex') };
 }

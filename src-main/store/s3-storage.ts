@@ -19,7 +19,7 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { StorageConfig } from '../config/config.js';
-import type { BlobStore } from './blob-store.js';
+import { drained, type BlobStore } from './blob-store.js';
 import type { CacheIndex } from './cache-index.js';
 import { describeKey, isValidKey } from './keys.js';
 import { StorageError, type ObjectStorage, type StoredMeta } from './object-storage.js';
@@ -214,7 +214,7 @@ export class S3Storage implements ObjectStorage {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         hash.update(chunk);
         size += chunk.length;
-        if (!temp.stream.write(chunk)) await new Promise<void>((resolve) => temp.stream.once('drain', () => resolve()).once('close', () => resolve()));
+        if (!temp.stream.write(chunk)) await drained(temp.stream);
         if ((localFailure = temp.stream.errored ?? undefined)) throw localFailure;
       }
       temp.stream.end();
