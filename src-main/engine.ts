@@ -1,33 +1,39 @@
 // The mirror engine, composed: everything the headless server, the CLI and the desktop app
 // run. It never imports electron.
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { JobView, PrewarmRequest, SettingsResponse, StatusResponse } from '../src-shared/contract.js';
-import { applySettingsPatch, parseHttpUrl, settingsOf, withSettings, type Config } from './config/config.js';
+import type { JobView, LoginLink, PrewarmRequest, SettingsPatch, SettingsResponse, StatusResponse, UpstreamChange } from '../src-shared/contract.js';
+import { applySettingsPatch, parseHttpUrl, settingsOf, withSettings, type Config, type UpstreamConfig } from './config/config.js';
 import { applySetup, inspectSetup, planSetup, undoSetup, type SetupContext } from './setup/machine-setup.js';
 import { saveSettings } from './config/saved-settings.js';
-import { AccessGuard, allowedHosts, loadOrCreateToken } from './control/access.js';
+import { AccessGuard, allowedHosts, isLoopbackListener, loadOrCreateToken, serverProof } from './control/access.js';
+import { DashboardSessions } from './control/sessions.js';
 import { CacheAdmin } from './control/cache-admin.js';
 import { Catalog } from './control/catalog.js';
 import { Scrubber } from './control/scrubber.js';
-import { registerControlRoutes, ValidationError } from './control/control-routes.js';
+import { ConfirmationRequired, registerControlRoutes, ValidationError } from './control/control-routes.js';
 import { EventBus } from './control/event-bus.js';
 import { ArtifactCache } from './mirror/artifact-cache.js';
+import { provenanceCheck } from './mirror/provenance.js';
 import { RegistryService } from './mirror/registry-service.js';
 import { ReleaseArtifacts } from './mirror/release-artifacts.js';
 import { registerRepositoryRoutes } from './mirror/repository-routes.js';
 import { RevalidatingCache } from './mirror/revalidating-cache.js';
+import { keyFingerprint } from './hex/registry.js';
 import { JobManager } from './prewarm/jobs.js';
-import { registerDashboard } from './server/dashboard.js';
+import { LOGIN_PATH, registerDashboard } from './server/dashboard.js';
 import { registerHealthRoutes } from './server/health-routes.js';
 import { createHttpApp, type HttpLimits } from './server/http-app.js';
+import { listenUrl } from './server/listen-url.js';
+import { applyRequestPolicy } from './server/request-policy.js';
 import { createLogger } from './server/logger.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
 import { BlobStore } from './store/blob-store.js';
 import { CacheIndex } from './store/cache-index.js';
 import { acquireDataDirLock, type DataDirLock } from './store/data-dir-lock.js';
 import { FsStorage, type ObjectStorage } from './store/object-storage.js';
+import { preparePrivateDir } from './store/private-files.js';
 import { S3Storage } from './store/s3-storage.js';
 import { UpstreamClient } from './upstream/upstream-client.js';
 import { VERSION } from './version.js';
@@ -46,6 +52,8 @@ export interface Engine {
   readonly scrubber: Scrubber;
   /** The control API token (after start or open). */
   readonly token: string;
+  /** A one-time sign-in link for the dashboard in a browser or the desktop window (after start). */
+  loginLink(): LoginLink;
   /** Opens the data dir (lock, index) without listening: for CLI commands. */
   open(role?: 'prewarm' | 'verify' | 'status'): Promise<void>;
   /** Opens the data dir, listens, and returns the base URL, e.g. http://127.0.0.1:4000. */
@@ -54,7 +62,7 @@ export interface Engine {
   stop(): Promise<void>;
   status(): Promise<StatusResponse>;
   settings(): SettingsResponse;
-  updateSettings(patch: Record<string, unknown>): Promise<SettingsResponse>;
+  updateSettings(patch: SettingsPatch): Promise<SettingsResponse>;
   prewarm(request: PrewarmRequest): Promise<JobView>;
 }
 
@@ -68,6 +76,12 @@ export interface EngineOptions {
   httpLimits?: Partial<HttpLimits>;
 }
 
+/** The change of trusted upstream between two configurations, if its URL or key differs. */
+function upstreamChange(from: UpstreamConfig, to: UpstreamConfig): UpstreamChange | undefined {
+  if (from.url === to.url && from.publicKeyPem === to.publicKeyPem) return undefined;
+  return { from: { url: from.url, fingerprint: keyFingerprint(from.publicKeyPem) }, to: { url: to.url, fingerprint: keyFingerprint(to.publicKeyPem) } };
+}
+
 async function total(counter: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
   return (await counter.get()).values.reduce((sum, v) => sum + v.value, 0);
 }
@@ -78,6 +92,8 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
   const log = options.log ?? createLogger(config.logLevel);
   const metrics = createMetrics({ defaultMetrics: options.processMetrics ?? false });
   const shutdown = new AbortController();
+  // Every upstream request in flight listens for shutdown: dozens at once are normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const events = new EventBus();
   const transferWatchers = new Set<(key: string, bytes: number, total?: number) => void>();
   const store = new BlobStore(config.dataDir);
@@ -109,7 +125,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
   );
   const releases = new ReleaseArtifacts(getConfig, registry, artifacts, index, store, upstream, metrics);
   const catalog = new Catalog(index, registry, config.dataDir);
-  const admin = new CacheAdmin(config.dataDir, store, storage, index, catalog, log);
+  const admin = new CacheAdmin(config.dataDir, store, storage, index, catalog, log, provenanceCheck({ upstream: () => config.upstream, registry, releases }));
   const scrubber = new Scrubber({
     dataDir: config.dataDir,
     index,
@@ -150,6 +166,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
   const startedAt = Date.now();
   let url = '';
   let token = '';
+  let sessions: DashboardSessions | undefined;
   let lock: DataDirLock | undefined;
   let reconciling: Promise<unknown> = Promise.resolve();
 
@@ -188,11 +205,11 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
   const storageView = async () => ({ ...(await store.health.view()), backend: storage.kind, location: storage.location });
   let syncTimer: NodeJS.Timeout | undefined;
 
-  const settingsView = (): SettingsResponse => ({ values: settingsOf(config), fixedByEnv: config.fixedByEnv });
+  const settingsView = (): SettingsResponse => ({ values: settingsOf(config), fixedByEnv: config.fixedByEnv, publicKeyFingerprint: registry.fingerprint });
 
   /** Takes the data dir's lock, then prepares the store and loads the index, catalog and token. */
   const openDataDir = async (role: 'server' | 'prewarm' | 'verify' | 'status'): Promise<DataDirLock> => {
-    await mkdir(config.dataDir, { recursive: true });
+    await preparePrivateDir(config.dataDir);
     const held = await acquireDataDirLock(config.dataDir, role);
     lock = held;
     try {
@@ -226,6 +243,12 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
       return token;
     },
 
+    loginLink() {
+      if (!sessions) throw new Error('the mirror is not started');
+      const { code, expiresAt } = sessions.mintCode();
+      return { url: `${url}${LOGIN_PATH}?code=${code}`, expiresAt };
+    },
+
     async open(role = 'status') {
       await openDataDir(role);
       await storage.reconcile(index);
@@ -234,9 +257,14 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
     async start() {
       const held = await openDataDir('server');
       try {
-        const guard = new AccessGuard(token, () => allowedHosts(config.host, (app.server.address() as AddressInfo).port));
+        const port = () => (app.server.address() as AddressInfo).port;
+        sessions = new DashboardSessions(token, port);
+        const guard = new AccessGuard(token, () => allowedHosts(config.host, port()), sessions);
+        applyRequestPolicy(app, guard, { loopbackListener: isLoopbackListener(config.host) });
         registerControlRoutes(app, {
           guard,
+          loginLink: () => engine.loginLink(),
+          proof: (nonce) => serverProof(token, port(), nonce),
           status: () => engine.status(),
           catalog,
           admin,
@@ -262,15 +290,13 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
         });
         registerHealthRoutes(app, { storage, storageWritable: () => store.health.writable, upstream: healthView });
         registerRepositoryRoutes(app, { config: getConfig, registry, mutable, releases, store, index, metrics, log });
-        await registerDashboard(app, guard, token);
+        await registerDashboard(app, guard, sessions);
         await app.listen({ host: config.host, port: config.port });
       } catch (error) {
         await held.release();
         throw error;
       }
-      const address = app.server.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      url = `http://${host}:${address.port}`;
+      url = listenUrl(app.server.address() as AddressInfo);
       await held.update({ url });
       // Files a crash left unrecorded are adopted in the background; serving does not wait.
       const reconcile = () => storage.reconcile(index).catch((error: Error) => log.error({ event: 'reconcile_failed', error: error.message }, 'cache reconciliation failed'));
@@ -291,6 +317,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
       clearInterval(syncTimer);
       jobs.cancelAll();
       await Promise.all([app.close(), artifacts.settle(), mutable.settle(), scrubber.stop()]);
+      upstream.close();
       await reconciling;
       await index.flush();
       await storage.close?.();
@@ -327,10 +354,15 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
 
     settings: settingsView,
 
-    async updateSettings(patch) {
+    async updateSettings({ confirmUpstreamChange, ...patch }) {
       const result = applySettingsPatch(config, patch);
       if (result.errors) throw new ValidationError(result.errors);
-      config = withSettings(config, result.settings);
+      const next = withSettings(config, result.settings);
+      // The upstream decides what every build on the machine gets: a change of its URL or key
+      // is applied only as confirmed (the dashboard shows both fingerprints), and announced.
+      const change = upstreamChange(config.upstream, next.upstream);
+      if (change && (confirmUpstreamChange?.url !== change.to.url || confirmUpstreamChange.fingerprint !== change.to.fingerprint)) throw new ConfirmationRequired(change);
+      config = next;
       upstream.updateConfig(config.upstream);
       registry.updateConfig(config.upstream);
       // Values fixed by the environment are not saved: they come from the environment each start.
@@ -338,6 +370,10 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
       for (const name of Object.keys(config.fixedByEnv)) delete saved[name];
       await saveSettings(config.dataDir, saved);
       log.info({ event: 'settings_changed', fields: Object.keys(patch) }, 'settings changed');
+      if (change) {
+        log.warn({ event: 'upstream_identity_changed', from: change.from, to: change.to }, `upstream changed to ${change.to.url} (key ${change.to.fingerprint}); was ${change.from.url} (key ${change.from.fingerprint})`);
+        events.publish({ type: 'upstream-identity', change, at: Date.now() });
+      }
       const view = settingsView();
       events.publish({ type: 'settings', settings: view });
       events.publish({ type: 'health', upstream: healthView() });

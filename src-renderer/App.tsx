@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, type ReactNode } from 'react';
-import { api, token } from './api';
+import { api } from './api';
 import { Icon, Logo, type IconName } from './components/icons';
 import { Dot, Loading } from './components/ui';
 import { formatAgo, formatBytes, formatCount } from './lib/format';
@@ -31,24 +31,6 @@ const CONNECTION_TEXT: Record<Connection, string> = {
 };
 
 export function App() {
-  if (!token) return <NoToken />;
-  return <Dashboard />;
-}
-
-function NoToken() {
-  return (
-    <main className="standalone">
-      <Logo size={40} />
-      <h1>HexHub dashboard</h1>
-      <p>
-        This page has no access token for the mirror’s control API. Open the dashboard from the mirror itself, at the address{' '}
-        <code>hexhub serve</code> printed (for example <code>http://127.0.0.1:4000/</code>).
-      </p>
-    </main>
-  );
-}
-
-function Dashboard() {
   const client = useQueryClient();
   useEventStream(client);
   const route = useRoute();
@@ -162,7 +144,7 @@ function Banners() {
       <div key="refused" className="banner banner-danger" role="alert">
         <Icon name="warning" />
         <div className="banner-text">
-          <strong>The mirror refused this dashboard’s access token.</strong> It may have been restarted with another data dir. Reload the page from the mirror’s address.
+          <strong>The mirror no longer accepts this dashboard’s sign-in.</strong> It may have expired, or the mirror was restarted with another data dir. Run <code>hexhub dashboard</code> for a new sign-in link.
         </div>
         <button type="button" className="btn btn-small" onClick={() => window.location.reload()}>
           Reload

@@ -3,15 +3,15 @@
 // contract.ts, so a change to the API is a type error on both sides.
 import {
   API_PREFIX,
+  SESSION_HEADER,
   TOKEN_HEADER,
-  TOKEN_QUERY,
   type ApiRoute,
   type ApiRoutes,
   type CacheListQuery,
   type ErrorBody,
   type PrewarmRequest,
   type ServerEvent,
-  type Settings,
+  type SettingsPatch,
   type SetupRequest,
 } from './contract.js';
 
@@ -28,7 +28,10 @@ export class ApiError extends Error {
 export interface ApiClientOptions {
   /** The server's base URL, e.g. http://127.0.0.1:4000 ('' for the page's own origin). */
   baseUrl: string;
+  /** '' in a browser, which is signed in by its session cookie instead. */
   token: string;
+  /** In a browser: the session's page secret, sent along with the session cookie. */
+  sessionSecret?: string;
   fetch?: typeof fetch;
 }
 
@@ -41,6 +44,7 @@ type CallArgs<R extends ApiRoute> = {
 
 export function createApiClient(options: ApiClientOptions) {
   const doFetch = options.fetch ?? fetch;
+  const auth: Record<string, string> = options.token ? { [TOKEN_HEADER]: options.token } : options.sessionSecret ? { [SESSION_HEADER]: options.sessionSecret } : {};
 
   async function call<R extends ApiRoute>(route: R, args: CallArgs<R> = {}): Promise<ApiRoutes[R]['response']> {
     const [method, template] = route.split(' ') as [string, string];
@@ -52,7 +56,7 @@ export function createApiClient(options: ApiClientOptions) {
     const url = `${options.baseUrl}${API_PREFIX}${path}${search.size ? `?${search}` : ''}`;
     const response = await doFetch(url, {
       method,
-      headers: { [TOKEN_HEADER]: options.token, ...(args.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...auth, ...(args.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(args.body !== undefined ? { body: JSON.stringify(args.body) } : {}),
       ...(args.signal ? { signal: args.signal } : {}),
     });
@@ -77,7 +81,7 @@ export function createApiClient(options: ApiClientOptions) {
   async function events(onEvent: (event: ServerEvent) => void, signal: AbortSignal, onState?: (connected: boolean) => void): Promise<void> {
     while (!signal.aborted) {
       try {
-        const response = await doFetch(`${options.baseUrl}${API_PREFIX}/events?${TOKEN_QUERY}=${encodeURIComponent(options.token)}`, { signal });
+        const response = await doFetch(`${options.baseUrl}${API_PREFIX}/events`, { headers: auth, signal });
         if (!response.ok || !response.body) throw new ApiError(response.status, { error: 'events', message: `event stream answered ${response.status}` });
         onState?.(true);
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -119,11 +123,12 @@ export function createApiClient(options: ApiClientOptions) {
     verify: () => call('POST /verify'),
     disk: () => call('GET /disk'),
     settings: () => call('GET /settings'),
-    updateSettings: (patch: Partial<Settings>) => call('PATCH /settings', { body: patch }),
+    updateSettings: (patch: SettingsPatch) => call('PATCH /settings', { body: patch }),
     jobs: () => call('GET /jobs'),
     job: (id: string) => call('GET /jobs/:id', { params: { id } }),
     startPrewarm: (request: PrewarmRequest) => call('POST /jobs', { body: request }),
     cancelJob: (id: string) => call('DELETE /jobs/:id', { params: { id } }),
+    loginLink: () => call('POST /login-links'),
     setupState: (mirrorUrl?: string) => call('GET /setup', { query: mirrorUrl ? { mirrorUrl } : {} }),
     applySetup: (request: SetupRequest = {}) => call('POST /setup', { body: request }),
     undoSetup: () => call('POST /setup/undo'),

@@ -4,10 +4,12 @@
 
 /** Reserved prefix: Hex paths never start with "/-/". */
 export const API_PREFIX = '/-/api';
-/** Header carrying the access token on every control call. */
+/** Header carrying the access token on every control call (CLI, desktop app). */
 export const TOKEN_HEADER = 'x-hexhub-token';
-/** Query parameter carrying the token on the event stream only (EventSource cannot set headers). */
-export const TOKEN_QUERY = 'token';
+/** In a browser: the session's page secret, sent with the session cookie on every control call. */
+export const SESSION_HEADER = 'x-hexhub-session';
+/** Where the sign-in page hands the dashboard its page secret: the URL fragment, `#session=…`. */
+export const SESSION_FRAGMENT = 'session';
 
 export type ObjectKind = 'registry' | 'tarball' | 'docs' | 'installs' | 'api' | 'public_key';
 
@@ -195,6 +197,8 @@ export interface SettingsResponse {
   values: Settings;
   /** Settings fixed by an environment variable (the variable's name); they cannot be changed here. */
   fixedByEnv: Partial<Record<SettingName, string>>;
+  /** Fingerprint of `values.publicKeyPem` (SHA256:…). */
+  publicKeyFingerprint: string;
 }
 
 export interface ErrorBody {
@@ -202,7 +206,25 @@ export interface ErrorBody {
   message: string;
   /** Field-level messages for validation errors. */
   fields?: Partial<Record<string, string>>;
+  /** 409 confirmation_required: the change of upstream that must be confirmed. */
+  upstreamChange?: UpstreamChange;
 }
+
+/** Who the mirror trusts: the upstream repository and the fingerprint of the key its registry must be signed with. */
+export interface UpstreamIdentity {
+  url: string;
+  /** SHA256:… of the key's SPKI bytes (as `ssh-keygen -l` shows keys). */
+  fingerprint: string;
+}
+
+/** A change of upstream URL or key: privileged, so the settings API applies it only when confirmed with `to`. */
+export interface UpstreamChange {
+  from: UpstreamIdentity;
+  to: UpstreamIdentity;
+}
+
+/** PATCH /settings: the settings to change and, when they change the upstream's URL or key, the identity the user confirmed. */
+export type SettingsPatch = Partial<Settings> & { confirmUpstreamChange?: UpstreamIdentity };
 
 export interface PrewarmRequest {
   /** A mix.lock or rebar.lock: its file name (to tell which) and text. */
@@ -258,10 +280,20 @@ export type ServerEvent =
   | { type: 'health'; upstream: UpstreamHealthView }
   | { type: 'settings'; settings: SettingsResponse }
   | { type: 'storage'; storage: StorageHealthView }
-  | { type: 'scrub'; scrub: ScrubView };
+  | { type: 'scrub'; scrub: ScrubView }
+  | { type: 'upstream-identity'; change: UpstreamChange; at: number };
+
+/** A one-time dashboard sign-in link (loopback URL), good until `expiresAt` (ms since the epoch). */
+export interface LoginLink {
+  url: string;
+  expiresAt: number;
+}
 
 /** Every control call: method, path under API_PREFIX, and the JSON it takes and returns. */
 export interface ApiRoutes {
+  /** No credential needed: the server proves it knows the token before a CLI sends it. */
+  'POST /proof': { query: undefined; body: { nonce: string }; response: { proof: string } };
+  'POST /login-links': { query: undefined; body: undefined; response: LoginLink };
   'GET /status': { query: undefined; body: undefined; response: StatusResponse };
   'GET /cache': { query: CacheListQuery; body: undefined; response: CacheListResponse };
   'DELETE /cache': { query: undefined; body: undefined; response: DeleteResponse };
@@ -271,7 +303,7 @@ export interface ApiRoutes {
   'POST /verify': { query: undefined; body: undefined; response: VerifyReport };
   'GET /disk': { query: undefined; body: undefined; response: DiskUsageResponse };
   'GET /settings': { query: undefined; body: undefined; response: SettingsResponse };
-  'PATCH /settings': { query: undefined; body: Partial<Settings>; response: SettingsResponse };
+  'PATCH /settings': { query: undefined; body: SettingsPatch; response: SettingsResponse };
   'GET /jobs': { query: undefined; body: undefined; response: JobView[] };
   'POST /jobs': { query: undefined; body: PrewarmRequest; response: JobView };
   'GET /jobs/:id': { query: undefined; body: undefined; response: JobView };
@@ -285,13 +317,17 @@ export type ApiRoute = keyof ApiRoutes;
 
 // ---- one-click setup (HEX_MIRROR and friends) ----
 
+/**
+ * A file setup changes. Startup files and hex.config hold tokens and API keys, so only the part
+ * setup owns is ever shown: its marked block, or hex.config's mirror_url entry.
+ */
 export interface SetupChange {
+  /** The path as the user knows it (a symbolic link is edited through, and named here as the link). */
   path: string;
   why: string;
-  /** null: the file does not exist yet. */
-  before: string | null;
-  after: string;
-  /** Unified diff of the change. */
+  /** The file does not exist yet. */
+  created: boolean;
+  /** Unified diff of the changed part alone (the block or entry as it was, or nothing, to as it will be). */
   diff: string;
 }
 

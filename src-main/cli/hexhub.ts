@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { VERSION } from '../version.js';
 import { fail } from './context.js';
+import { dashboardCommand } from './dashboard-command.js';
 import { prewarmCommand } from './prewarm-command.js';
 import { serveCommand } from './serve-command.js';
 import { setupCommand } from './setup-command.js';
@@ -22,7 +23,15 @@ program
   .option('--host <host>', 'address to listen on (HEXHUB_HOST, default 127.0.0.1)')
   .option('--port <port>', 'port to listen on, 0 for any free port (HEXHUB_PORT, default 4000)', wholeNumber)
   .option(...dataDirOption)
+  .option('--open', 'open the dashboard in the browser once listening (through a one-time sign-in link)')
   .action(serveCommand);
+
+program
+  .command('dashboard')
+  .description('print a one-time sign-in link to the running mirror\'s dashboard, and open it in the browser')
+  .option('--no-open', 'only print the link')
+  .option(...dataDirOption)
+  .action(dashboardCommand);
 
 program
   .command('prewarm')

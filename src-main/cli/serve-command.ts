@@ -1,9 +1,10 @@
 import type { ConfigOverrides } from '../config/config.js';
 import { createEngine } from '../engine.js';
 import { DataDirBusyError } from '../store/data-dir-lock.js';
+import { browserProblem, openInBrowser } from './browser.js';
 import { configFrom, fail } from './context.js';
 
-export async function serveCommand(options: ConfigOverrides): Promise<void> {
+export async function serveCommand(options: ConfigOverrides & { open?: boolean }): Promise<void> {
   const config = configFrom(options);
   const engine = createEngine(config, { processMetrics: true });
   let url: string;
@@ -17,6 +18,12 @@ export async function serveCommand(options: ConfigOverrides): Promise<void> {
     fail(`could not start: ${e.message}`);
   }
   process.stdout.write(`HexHub mirror listening on ${url}\n`);
+  // The dashboard needs a sign-in: a one-time link, on this terminal only.
+  const link = engine.loginLink();
+  process.stdout.write(`Dashboard sign-in link (works once, within 15 minutes; \`hexhub dashboard\` makes another): ${link.url}\n`);
+  if (options.open && !browserProblem()) {
+    openInBrowser(link.url, config.dataDir).catch((error: Error) => process.stderr.write(`hexhub: could not open a browser (${error.message}); open the link above yourself\n`));
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

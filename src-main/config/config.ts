@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import envPaths from 'env-paths';
 import type { SettingName, Settings } from '../../src-shared/contract.js';
-import { loadPublicKey } from '../hex/registry.js';
+import { parsePublicKeyPem } from '../hex/registry.js';
 import { HEXPM_PUBLIC_KEY } from '../hex/hexpm-key.js';
 
 export interface UpstreamConfig {
@@ -19,6 +19,12 @@ export interface UpstreamConfig {
   timeoutMs: number;
   retryAttempts: number;
   retryDelayMs: number;
+  /**
+   * Floor for the average rate of an upstream body once UPSTREAM_TIMEOUT has passed: an
+   * upstream trickling bytes never pauses long enough for the timeout, so without it a body
+   * could hold its key (and every waiter) forever. Environment only.
+   */
+  minBytesPerSecond: number;
 }
 
 export interface Config {
@@ -125,21 +131,27 @@ export function parseHttpUrl(value: unknown): string {
   return url.toString().replace(/\/+$/, '');
 }
 
+/**
+ * The repository key from the settings API or settings.json: PEM text only. A path here would
+ * make the server read files with its own rights for whoever holds the token (and hang on a
+ * FIFO); only the parsed public key is kept and echoed.
+ */
 function parsePublicKey(value: unknown): string {
-  let pem = String(value).trim();
-  if (!pem.includes('-----BEGIN')) {
-    try {
-      pem = readFileSync(pem, 'utf8');
-    } catch (error) {
-      throw new Error(`neither PEM text nor a readable file: ${(error as Error).message}`);
-    }
-  }
+  if (typeof value !== 'string') throw new Error('expected PEM text of a public key');
+  return parsePublicKeyPem(value);
+}
+
+/** From the environment (the operator's own configuration) the key may also be a file's path. */
+function parsePublicKeyFromEnv(value: unknown): string {
+  const text = String(value).trim();
+  if (text.includes('-----BEGIN')) return parsePublicKeyPem(text);
+  let pem: string;
   try {
-    loadPublicKey(pem);
+    pem = readFileSync(text, 'utf8');
   } catch (error) {
-    throw new Error(`not a valid PEM public key: ${(error as Error).message}`);
+    throw new Error(`neither PEM text nor a readable file: ${(error as Error).message}`);
   }
-  return pem;
+  return parsePublicKeyPem(pem);
 }
 
 function parseSizeCap(value: unknown): number | null {
@@ -159,15 +171,15 @@ function parseHost(value: unknown): string {
   return text.replace(/^\[(.*)\]$/, '$1');
 }
 
-/** The settings the dashboard may change: their variable, parser and default. */
-export const SETTINGS: { [K in SettingName]: { env: string; parse: (value: unknown) => Settings[K]; fallback: Settings[K] } } = {
+/** The settings the dashboard may change: their variable, parser (`parseEnv` for the variable, where it differs) and default. */
+export const SETTINGS: { [K in SettingName]: { env: string; parse: (value: unknown) => Settings[K]; parseEnv?: (value: unknown) => Settings[K]; fallback: Settings[K] } } = {
   upstreamUrl: { env: 'UPSTREAM_URL', parse: parseHttpUrl, fallback: 'https://repo.hex.pm' },
   timeoutMs: { env: 'UPSTREAM_TIMEOUT', parse: integer(1, 3_600_000), fallback: 30_000 },
   retryAttempts: { env: 'UPSTREAM_RETRY_ATTEMPTS', parse: integer(0, 20), fallback: 3 },
   retryDelayMs: { env: 'UPSTREAM_RETRY_DELAY', parse: integer(0, 600_000), fallback: 1000 },
   upstreamEnabled: { env: 'UPSTREAM_ENABLED', parse: parseBoolean, fallback: true },
   registryTtlSeconds: { env: 'HEXHUB_REGISTRY_TTL', parse: integer(0, 7 * 24 * 3600), fallback: 300 },
-  publicKeyPem: { env: 'UPSTREAM_PUBLIC_KEY', parse: parsePublicKey, fallback: HEXPM_PUBLIC_KEY },
+  publicKeyPem: { env: 'UPSTREAM_PUBLIC_KEY', parse: parsePublicKey, parseEnv: parsePublicKeyFromEnv, fallback: parsePublicKeyPem(HEXPM_PUBLIC_KEY) },
   sizeCapBytes: { env: 'HEXHUB_SIZE_CAP', parse: parseSizeCap, fallback: null },
   prewarmConcurrency: { env: 'HEXHUB_PREWARM_CONCURRENCY', parse: integer(1, 64), fallback: 8 },
 };
@@ -274,7 +286,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     const fromEnv = read(env, spec.env);
     if (fromEnv !== undefined) {
       fixedByEnv[name] = spec.env;
-      settings[name] = field<unknown>(spec.env, fromEnv, spec.parse as (v: unknown) => unknown);
+      settings[name] = field<unknown>(spec.env, fromEnv, (spec.parseEnv ?? spec.parse) as (v: unknown) => unknown);
     } else if (saved[name] !== undefined) {
       // A saved value that no longer parses (a deleted key file) falls back to the default.
       try {
@@ -316,6 +328,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       timeoutMs: 0,
       retryAttempts: 0,
       retryDelayMs: 0,
+      minBytesPerSecond: field('UPSTREAM_MIN_RATE', read(env, 'UPSTREAM_MIN_RATE') ?? 1024, integer(1, 1024 * 1024 * 1024)),
     },
     fixedByEnv,
   };

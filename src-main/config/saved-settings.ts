@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { PrivateJSONFile } from '../store/private-files.js';
 import type { Settings } from '../../src-shared/contract.js';
 import { loadConfig, type Config, type ConfigOverrides } from './config.js';
 
@@ -28,7 +28,7 @@ export function loadStartupConfig(env: Record<string, string | undefined>, overr
 }
 
 export async function saveSettings(dataDir: string, settings: Partial<Settings>): Promise<void> {
-  const db = new Low<Partial<Settings>>(new JSONFile<Partial<Settings>>(settingsPath(dataDir)), {});
+  const db = new Low<Partial<Settings>>(new PrivateJSONFile<Partial<Settings>>(settingsPath(dataDir)), {});
   db.data = settings;
   await db.write();
 }

@@ -6,6 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { DeleteResponse, VerifyReport } from '../../src-shared/contract.js';
 import type { BlobStore } from '../store/blob-store.js';
+import type { ProvenanceCheck } from '../mirror/provenance.js';
 import type { ObjectStorage } from '../store/object-storage.js';
 import { hashFile, type CacheEntry, type CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
@@ -18,6 +19,11 @@ export function quarantineBatch(): string {
   return new Date().toISOString().replace(/[:.]/g, '-');
 }
 
+/** Registry records first: the tarball checks read them. */
+function recordsFirst([, a]: [string, CacheEntry], [, b]: [string, CacheEntry]): number {
+  return Number(b.kind === 'registry') - Number(a.kind === 'registry');
+}
+
 export class CacheAdmin {
   private evicting = false;
 
@@ -28,6 +34,7 @@ export class CacheAdmin {
     private readonly index: CacheIndex,
     private readonly catalog: Catalog,
     private readonly log: Logger,
+    private readonly provenance?: ProvenanceCheck,
   ) {}
 
   private async removeKeys(list: string[]): Promise<DeleteResponse> {
@@ -57,15 +64,18 @@ export class CacheAdmin {
     return this.removeKeys(this.index.all().map(([key]) => key));
   }
 
-  /** Re-hashes every stored file; what does not match is quarantined and dropped from the index. */
+  /**
+   * Re-hashes every stored file and checks it is vouched for under the current upstream;
+   * what fails is quarantined and dropped from the index (and fetched again on next use).
+   */
   async verify(onProgress?: (checked: number, total: number) => void): Promise<VerifyReport> {
     const started = performance.now();
-    const entries = this.index.all();
+    const entries = this.index.all().sort(recordsFirst);
     const report: VerifyReport = { checked: 0, ok: 0, problems: [], quarantined: [], durationMs: 0 };
     const batch = quarantineBatch();
     for (const [key, entry] of entries) {
       report.checked++;
-      const reason = await this.check(key, entry);
+      const reason = (await this.check(key, entry)) ?? (await this.provenance?.(key, entry));
       if (reason === undefined) {
         report.ok++;
       } else {

@@ -12,7 +12,7 @@ import type {
   ObjectKind,
   PackageDetailResponse,
 } from '../../src-shared/contract.js';
-import { compareVersions } from '../hex/versions.js';
+import { newestFirst } from '../hex/versions.js';
 import type { RegistryService } from '../mirror/registry-service.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
@@ -103,7 +103,7 @@ export class Catalog {
       if (entry.kind === 'tarball' && entry.version) summary.versions.push(entry.version);
       if (entry.kind === 'docs') summary.docs++;
     }
-    summary.versions.sort((a, b) => compareVersions(b, a));
+    summary.versions.sort(newestFirst);
     return summary;
   }
 
@@ -183,7 +183,7 @@ export class Catalog {
               fetchedAt: registryEntry.fetchedAt,
               validatedAt: registryEntry.validatedAt,
               releases: [...record.releases]
-                .sort((a, b) => compareVersions(b.version, a.version))
+                .sort((a, b) => newestFirst(a.version, b.version))
                 .map((r) => ({
                   version: r.version,
                   ...(r.retired ? { retired: r.retired } : {}),

@@ -9,14 +9,16 @@ import {
   type ApiRoutes,
   type ErrorBody,
   type JobView,
+  type LoginLink,
   type PrewarmRequest,
   type ServerEvent,
   type SetupRequest,
   type SetupResult,
   type SetupState,
-  type Settings,
+  type SettingsPatch,
   type SettingsResponse,
   type StatusResponse,
+  type UpstreamChange,
 } from '../../src-shared/contract.js';
 import { isPackageName, isVersion } from '../hex/names.js';
 import { HttpError } from '../server/http-error.js';
@@ -36,6 +38,15 @@ export class ValidationError extends Error {
   }
 }
 
+/** A change of the upstream's URL or key that the request did not confirm (409, with both identities). */
+export class ConfirmationRequired extends Error {
+  constructor(readonly change: UpstreamChange) {
+    super(
+      `changing the upstream from ${change.from.url} (key ${change.from.fingerprint}) to ${change.to.url} (key ${change.to.fingerprint}) must be confirmed: send confirmUpstreamChange with the new url and fingerprint`,
+    );
+  }
+}
+
 export interface JobControl {
   list(): JobView[];
   get(id: string): JobView | undefined;
@@ -51,11 +62,15 @@ export interface SetupControl {
 
 export interface ControlDeps {
   guard: AccessGuard;
+  /** A one-time dashboard sign-in link. */
+  loginLink(): LoginLink;
+  /** This server's answer to a CLI's challenge (see access.ts serverProof). */
+  proof(nonce: string): string;
   status(): Promise<StatusResponse>;
   catalog: Catalog;
   admin: CacheAdmin;
   settings(): SettingsResponse;
-  updateSettings(patch: Record<string, unknown>): Promise<SettingsResponse>;
+  updateSettings(patch: SettingsPatch): Promise<SettingsResponse>;
   sizeCap(): number | null;
   jobs: JobControl;
   setup: SetupControl;
@@ -74,12 +89,16 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
     async (api) => {
       api.addHook('onRequest', async (request) => {
         deps.guard.checkOrigin(request.raw);
-        deps.guard.checkToken(request.raw, request.url.split('?')[0] === `${API_PREFIX}/events`);
+        // The challenge is how a CLI finds out whether this server knows the token before
+        // sending it; it needs no credential and reveals none.
+        if (request.method === 'POST' && request.url === `${API_PREFIX}/proof`) return;
+        deps.guard.checkAuth(request.raw);
       });
 
       api.setErrorHandler((error: unknown, _request, reply) => {
         const send = (status: number, body: ErrorBody) => reply.code(status).header('cache-control', 'no-store').send(body);
         if (error instanceof ValidationError) return send(422, errorBody('validation_failed', error.message, error.fields));
+        if (error instanceof ConfirmationRequired) return send(409, { ...errorBody('confirmation_required', error.message), upstreamChange: error.change });
         if (error instanceof CatalogError) return send(400, errorBody('bad_query', error.message, error.fields));
         if (error instanceof SetupError) return send(409, errorBody('setup_refused', error.message));
         if (error instanceof HttpError) return send(error.status, errorBody(error.status === 401 ? 'unauthorized' : error.status === 403 ? 'forbidden' : 'error', error.message));
@@ -108,6 +127,12 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
         return name;
       };
 
+      route('POST /proof', (request) => {
+        const nonce = (request.body as { nonce?: unknown } | undefined)?.nonce;
+        if (typeof nonce !== 'string' || !/^[0-9a-f]{32,128}$/.test(nonce)) throw new ValidationError({ nonce: 'expected 32 to 128 lowercase hex digits' });
+        return { proof: deps.proof(nonce) };
+      });
+      route('POST /login-links', () => deps.loginLink());
       route('GET /status', () => deps.status());
       route('GET /cache', (request) => deps.catalog.list(request.query as Record<string, string>));
       route('DELETE /cache', () => deps.admin.deleteAll());
@@ -130,7 +155,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlDeps): 
       route('PATCH /settings', (request) => {
         const body = request.body;
         if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError({}, 'expected a JSON object of settings');
-        return deps.updateSettings(body as Partial<Settings>);
+        return deps.updateSettings(body as SettingsPatch);
       });
       route('GET /jobs', () => deps.jobs.list());
       route('POST /jobs', (request) => {

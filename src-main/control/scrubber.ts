@@ -128,7 +128,7 @@ export class Scrubber {
     delete this.state.running;
     if (!this.stopping.signal.aborted) {
       this.state.lastPass = lastPass;
-      await writeFile(this.stateFile(), JSON.stringify({ lastPass })).catch(() => undefined);
+      await writeFile(this.stateFile(), JSON.stringify({ lastPass }), { mode: 0o600 }).catch(() => undefined);
     }
     log.info({ event: 'scrub_finished', ...lastPass }, 'scrub pass finished');
     this.deps.publish(this.view());

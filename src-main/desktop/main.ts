@@ -203,7 +203,9 @@ async function run(): Promise<void> {
   // 6. The window, last: everything it may ask for is in place.
   mainWindow = openMainWindow({
     create: (options) => new BrowserWindow(options),
-    url: dashboardUrl,
+    // Signed in through a one-time link like a browser: the page carries no token, and the
+    // session cookie lets a reload of the window find the dashboard again.
+    url: engine.loginLink().url,
     preload: PRELOAD,
     icon: join(ICONS, '256x256.png'),
     startHidden: startedHidden(process.argv, process.platform, app) && !showOnceReady,

@@ -1,9 +1,10 @@
 // Desktop notifications for what a user wants to know without looking: a pre-warm job
-// finished or failed, the upstream became unreachable or came back. The engine's events say
+// finished or failed, the upstream became unreachable or came back, the upstream's URL or
+// signing key was changed (whoever changed it: it decides what every build gets). The engine's events say
 // the same thing more than once (a job's last state can be published again; a settings change
 // republishes health), so each fact is notified once: a job once per id, the upstream only on
 // a change between reachable and unreachable.
-import type { JobView, ServerEvent, UpstreamHealthView } from '../../src-shared/contract.js';
+import type { JobView, ServerEvent, UpstreamChange, UpstreamHealthView } from '../../src-shared/contract.js';
 
 export interface NotificationContent {
   title: string;
@@ -22,6 +23,11 @@ export function jobNotification(job: JobView): NotificationContent | undefined {
   }
   // Cancelled jobs were cancelled by the user, who knows already; running ones are not news.
   return undefined;
+}
+
+export function upstreamChangeNotification(change: UpstreamChange): NotificationContent {
+  const key = change.from.fingerprint === change.to.fingerprint ? `same key ${change.to.fingerprint}` : `key ${change.to.fingerprint}, was ${change.from.fingerprint}`;
+  return { title: 'Upstream changed', body: `HexHub now mirrors ${change.to.url} (${key}); was ${change.from.url}. If you did not do this, change it back in Settings.` };
 }
 
 export interface Notifier {
@@ -57,6 +63,7 @@ export function createNotifier(show: (notification: NotificationContent) => void
 
   return {
     handle(event) {
+      if (event.type === 'upstream-identity') return show(upstreamChangeNotification(event.change));
       if (event.type === 'health') return health(event.upstream);
       if (event.type === 'hello') return health(event.status.upstream);
       if (event.type !== 'job' || notifiedJobs.has(event.job.id)) return;

@@ -38,7 +38,7 @@ export function copyExport(clipboard: { writeText(text: string): void }, mirrorU
 
 /** The confirmation shown before setup touches any file: every file and why. */
 export function setupQuestion(mirrorUrl: string, changes: readonly SetupChange[]): { message: string; detail: string; confirmLabel: string } {
-  const files = changes.map((c) => `• ${c.path}${c.before === null ? ' (new file)' : ''}\n    ${c.why}`).join('\n');
+  const files = changes.map((c) => `• ${c.path}${c.created ? ' (new file)' : ''}\n    ${c.why}`).join('\n');
   return {
     message: `Point mix, rebar3 and your shells at ${mirrorUrl}?`,
     detail: `HexHub will change these files:\n\n${files}\n\nEach file is backed up first; \`hexhub setup --undo\` puts them back exactly as they were.`,

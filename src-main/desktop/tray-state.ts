@@ -81,6 +81,7 @@ export function applyEvent(snapshot: TraySnapshot, event: ServerEvent): TraySnap
     case 'cache':
     case 'storage':
     case 'scrub':
+    case 'upstream-identity':
       return snapshot;
   }
 }

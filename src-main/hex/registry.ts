@@ -1,9 +1,12 @@
 // The Hex registry v2 format: gzip(Signed{payload, signature}) where the payload is a
 // Names, Versions or Package protobuf (hexpm/specifications registry-v2.md). Like
 // hex_core's hex_registry, this module only knows the format; fetching lives elsewhere.
-import { createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { createHash, createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip, gzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
+
+const gunzipAsync = promisify(gunzip);
 
 const schema = protobuf.parse(`
 syntax = "proto2";
@@ -112,7 +115,35 @@ export function loadPublicKey(pem: string): KeyObject {
   return createPublicKey({ key: pem, format: 'pem' });
 }
 
-const MAX_UNPACKED = 256 * 1024 * 1024;
+/**
+ * A repository's public key from PEM text: RSA only (what Hex signs with), never a private
+ * key, returned as the normalised SPKI PEM so nothing else of the given text is kept. Errors
+ * never repeat the text.
+ */
+export function parsePublicKeyPem(text: string): string {
+  if (!/-----BEGIN [A-Z ]*KEY-----/.test(text)) throw new Error('expected PEM text of a public key (-----BEGIN PUBLIC KEY-----)');
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) throw new Error('this is a private key; give the repository\'s public key');
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: text, format: 'pem' });
+  } catch {
+    throw new Error('not a valid PEM public key');
+  }
+  if (key.asymmetricKeyType !== 'rsa') throw new Error(`expected an RSA key, got ${key.asymmetricKeyType ?? 'another kind'}`);
+  return key.export({ type: 'spki', format: 'pem' }).toString();
+}
+
+/** SHA256:… of the key's SPKI bytes, the form `ssh-keygen -l` uses, for people to compare keys by. */
+export function keyFingerprint(pem: string): string {
+  const der = loadPublicKey(pem).export({ type: 'spki', format: 'der' });
+  return `SHA256:${createHash('sha256').update(der).digest('base64').replace(/=+$/, '')}`;
+}
+
+/**
+ * hex.pm's /versions, the largest record, unpacks to a few MB; this bounds a gzip bomb, which
+ * is also unpacked off the event loop so it cannot stall the server while it does.
+ */
+const MAX_UNPACKED = 64 * 1024 * 1024;
 
 function decodeMessage(type: protobuf.Type, bytes: Uint8Array, what: string): Record<string, unknown> {
   try {
@@ -127,11 +158,14 @@ function decodeMessage(type: protobuf.Type, bytes: Uint8Array, what: string): Re
  * Gunzips, decodes `Signed`, checks the RSA/SHA-512 signature over the raw payload
  * (the hex_core `get_protobuf` pipeline) and returns the payload bytes.
  */
-export function openSigned(body: Uint8Array, key: KeyObject): Buffer {
+export async function openSigned(body: Uint8Array, key: KeyObject): Promise<Buffer> {
   let raw: Buffer;
   try {
-    raw = gunzipSync(body, { maxOutputLength: MAX_UNPACKED });
+    raw = await gunzipAsync(body, { maxOutputLength: MAX_UNPACKED });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new RegistryError('malformed', `registry body unpacks to more than ${MAX_UNPACKED / 1024 / 1024} MiB; refused`);
+    }
     throw new RegistryError('malformed', `registry body is not valid gzip: ${(error as Error).message}`);
   }
   const signed = decodeMessage(T.Signed, raw, 'signed envelope') as { payload?: Buffer; signature?: Buffer };
@@ -230,8 +264,8 @@ export interface Expectation {
 }
 
 /** Full client-side verification of one registry resource, as Hex and rebar3 do it. */
-export function verifyRegistryBody(body: Uint8Array, key: KeyObject, expect: Expectation): VerifiedRecord {
-  const payload = openSigned(body, key);
+export async function verifyRegistryBody(body: Uint8Array, key: KeyObject, expect: Expectation): Promise<VerifiedRecord> {
+  const payload = await openSigned(body, key);
   switch (expect.kind) {
     case 'package': {
       const record = decodePackage(payload);

@@ -160,6 +160,19 @@ export function compareVersions(a: string | ParsedVersion, b: string | ParsedVer
   return compareParsed(toParsed(a), toParsed(b));
 }
 
+/**
+ * For lists shown newest first: SemVer versions by precedence, then anything else a signed
+ * record may hold (Hex itself only publishes SemVer, but the mirror must not fail on one that
+ * is not), by its text.
+ */
+export function newestFirst(a: string, b: string): number {
+  const x = tryParse(a, false);
+  const y = tryParse(b, false);
+  if (x && y) return compareParsed(y, x);
+  if (x || y) return x ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 // Version.Parser.lexer: operators are matched greedily at each position, " or "/" and " need
 // the surrounding spaces, other spaces are skipped, anything else accumulates into a version.
 const OPERATORS: [string, Operator | 'and' | 'or'][] = [

@@ -14,7 +14,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
@@ -22,13 +21,13 @@ import type { TransferOutcome, TransferView } from '../../src-shared/contract.js
 import { readTarball } from '../hex/tarball.js';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
-import { sendStored } from '../server/respond.js';
+import { REPOSITORY_HEADERS, sendStored } from '../server/respond.js';
 import { drained, type BlobStore, type TempFile } from '../store/blob-store.js';
 import { restoreEntry, StorageError, type ObjectStorage } from '../store/object-storage.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
 import { backoffDelay, sleep } from '../upstream/backoff.js';
-import { UpstreamError, type UpstreamClient, type UpstreamResponse } from '../upstream/upstream-client.js';
+import { asUpstreamError, SlowBodyError, UpstreamError, type UpstreamClient, type UpstreamResponse } from '../upstream/upstream-client.js';
 import { isMissingStatus } from './revalidating-cache.js';
 import type { ReleaseChecksums } from './registry-service.js';
 
@@ -39,6 +38,8 @@ export interface ArtifactSpec {
   contentType: string;
   cacheControl: string;
   maxBytes: number;
+  /** What the stored copy is verified under (see CacheEntry.trust): the registry key for tarballs, the upstream for docs. */
+  trust: string;
   /** Tarballs: the registry's checksums, and a way to refresh them once on a mismatch. */
   checksums?: ReleaseChecksums;
   refreshChecksums?: () => Promise<ReleaseChecksums | undefined>;
@@ -205,33 +206,33 @@ export class ArtifactCache {
         const resumeFrom = received;
         const response = await this.open(spec, resumeFrom, upstreamEtag);
         let skip = 0;
-        if (resumeFrom === 0) {
-          if (isMissingStatus(response.status)) throw new HttpError(404, `${spec.key} does not exist upstream`);
-          if (response.status !== 200) throw new HttpError(502, `upstream answered ${response.status} for ${spec.key}`);
-          const length = Number(response.headers['content-length'] ?? NaN);
-          total = Number.isFinite(length) ? length : undefined;
-          if (total !== undefined && total > spec.maxBytes) throw new HttpError(502, `upstream ${spec.key} is ${total} bytes, over the ${spec.maxBytes}-byte limit`);
-          upstreamEtag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
-          // The ETag must be known before the body is: the registry checksum for tarballs,
-          // the upstream's for docs. Without one the body is verified first, then served.
-          liveEtag = spec.kind === 'tarball' ? (spec.checksums?.outer ? `"${spec.checksums.outer}"` : undefined) : upstreamEtag;
-          if (total !== undefined) view.totalBytes = total;
-          if (live && liveEtag !== undefined && liveOpen) {
-            live.res.writeHead(200, {
-              'content-type': spec.contentType,
-              ...(total !== undefined ? { 'content-length': total } : {}),
-              etag: liveEtag,
-              'cache-control': spec.cacheControl,
-              'x-hexhub-cache': 'MISS',
-            });
-          }
-        } else if (response.status === 200) {
-          skip = resumeFrom; // the upstream ignored Range: drop what we already have
-        } else if (response.status !== 206 || !String(response.headers['content-range'] ?? '').startsWith(`bytes ${resumeFrom}-`)) {
-          response.body.destroy();
-          throw new UpstreamError('status', `upstream answered ${response.status} to a resumed request`);
-        }
         try {
+          if (resumeFrom === 0) {
+            if (isMissingStatus(response.status)) throw new HttpError(404, `${spec.key} does not exist upstream`);
+            if (response.status !== 200) throw new HttpError(502, `upstream answered ${response.status} for ${spec.key}`);
+            const length = Number(response.headers['content-length'] ?? NaN);
+            total = Number.isFinite(length) ? length : undefined;
+            if (total !== undefined && total > spec.maxBytes) throw new HttpError(502, `upstream ${spec.key} is ${total} bytes, over the ${spec.maxBytes}-byte limit`);
+            upstreamEtag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
+            // The ETag must be known before the body is: the registry checksum for tarballs,
+            // the upstream's for docs. Without one the body is verified first, then served.
+            liveEtag = spec.kind === 'tarball' ? (spec.checksums?.outer ? `"${spec.checksums.outer}"` : undefined) : upstreamEtag;
+            if (total !== undefined) view.totalBytes = total;
+            if (live && liveEtag !== undefined && liveOpen) {
+              live.res.writeHead(200, {
+                ...REPOSITORY_HEADERS,
+                'content-type': spec.contentType,
+                ...(total !== undefined ? { 'content-length': total } : {}),
+                etag: liveEtag,
+                'cache-control': spec.cacheControl,
+                'x-hexhub-cache': 'MISS',
+              });
+            }
+          } else if (response.status === 200) {
+            skip = resumeFrom; // the upstream ignored Range: drop what we already have
+          } else if (response.status !== 206 || !String(response.headers['content-range'] ?? '').startsWith(`bytes ${resumeFrom}-`)) {
+            throw new HttpError(502, `upstream failed for ${spec.key}: upstream answered ${response.status} to a resumed request`);
+          }
           for await (let chunk of response.body as AsyncIterable<Buffer>) {
             if (skip > 0) {
               const cut = Math.min(skip, chunk.length);
@@ -247,7 +248,7 @@ export class ArtifactCache {
             view.bytes = received;
             this.listener?.progress(view);
             hash.update(chunk);
-            gzipCheck?.update(chunk);
+            if (gzipCheck) await this.checkGzip(spec, () => gzipCheck.update(chunk));
             if (spooling) {
               if (!temp.stream.write(chunk)) await drained(temp.stream);
               if (temp.stream.errored) await stopSpooling(temp.stream.errored);
@@ -258,7 +259,10 @@ export class ArtifactCache {
           if (total !== undefined && received < total) throw new UpstreamError('network', `upstream body ended at ${received} of ${total} bytes`);
           break;
         } catch (error) {
+          // Every way out of an attempt closes its response, the refusals before the body
+          // included: one left open holds its socket, and a descriptor, until the timeout.
           response.body.destroy();
+          if (asUpstreamError(error) instanceof SlowBodyError) throw asUpstreamError(error);
           if (error instanceof HttpError || attempt >= attempts || this.signal.aborted) throw error;
           this.metrics.upstreamErrors.inc({ kind: spec.kind, reason: 'body' });
           this.log.info({ event: 'upstream_resume', key: spec.key, received, total, error: (error as Error).message }, 'upstream body failed; resuming');
@@ -278,7 +282,7 @@ export class ArtifactCache {
         this.listener?.ended(view, 'passed', 'not kept: the cache disk is full or not writable');
         return undefined;
       }
-      const entry: CacheEntry = { ...describeKey(spec.key), ...meta, validatedAt: now, lastUsedAt: now, hits: 0 };
+      const entry: CacheEntry = { ...describeKey(spec.key), ...meta, trust: spec.trust, validatedAt: now, lastUsedAt: now, hits: 0 };
       this.index.put(spec.key, entry);
       if (live && liveEtag !== undefined && liveOpen) {
         live.res.end(held);
@@ -288,6 +292,7 @@ export class ArtifactCache {
       this.listener?.ended(view, 'stored');
       return entry;
     } catch (error) {
+      gzipCheck?.dispose();
       temp.stream.destroy();
       await this.store.discard(temp.path);
       const outcome = toHttpError(error, spec.key);
@@ -311,16 +316,20 @@ export class ArtifactCache {
     return this.upstream.open(spec.url, { kind: spec.kind, headers, signal: this.signal });
   }
 
+  /** Runs a step of the gzip check; a refusal becomes the client's 502. */
+  private async checkGzip(spec: ArtifactSpec, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      const bomb = error instanceof GzipBombError;
+      this.metrics.verificationFailures.inc({ kind: spec.kind, reason: bomb ? 'gzip_bomb' : 'bad_gzip' });
+      throw new HttpError(502, `refused upstream ${spec.key}: ${bomb ? error.message : `not a valid gzip file (${(error as Error).message})`}`);
+    }
+  }
+
   /** `path` is the temporary file, or undefined when the body was passed through without one. */
   private async verify(spec: ArtifactSpec, path: string | undefined, sha256: string, gzipCheck: GzipCheck | undefined): Promise<void> {
-    if (gzipCheck) {
-      try {
-        await gzipCheck.finish();
-      } catch (error) {
-        this.metrics.verificationFailures.inc({ kind: spec.kind, reason: 'bad_gzip' });
-        throw new HttpError(502, `refused upstream ${spec.key}: not a valid gzip file (${(error as Error).message})`);
-      }
-    }
+    if (gzipCheck) await this.checkGzip(spec, () => gzipCheck.finish());
     if (spec.kind !== 'tarball') return;
     const matches = async (sums: ReleaseChecksums | undefined) => {
       if (!sums) return false;
@@ -341,6 +350,9 @@ export class ArtifactCache {
 
 function toHttpError(error: unknown, key: string): HttpError {
   if (error instanceof HttpError) return error;
+  // got wraps what a body was destroyed with (a SlowBodyError, say) in an error of its own.
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  if (cause instanceof UpstreamError) error = cause;
   if (error instanceof UpstreamError) {
     if (error.reason === 'offline') return new HttpError(503, `${key} is not cached and the upstream is disabled (offline mode)`);
     if (error.reason === 'aborted') return new HttpError(503, 'the mirror is shutting down');
@@ -354,18 +366,72 @@ async function closeTemp(temp: TempFile): Promise<void> {
   await finished(temp.stream);
 }
 
-/** Checks that a body is a whole, valid gzip stream while it passes through. */
+/**
+ * Bounds on inflating docs, which a few hundred KB of gzip can make take gigabytes and
+ * minutes of CPU. hex.pm refuses docs uploads over 16 MiB compressed or 128 MiB inflated
+ * (hexpm's API DocsController), so 512 MiB passes everything it serves, with room for a
+ * self-hosted upstream, and costs about a second of inflating at worst. HexDocs tarballs
+ * (HTML, JS, CSS, a search index) compress about 5-10×, a tar of many tiny files (mostly
+ * zero-padded headers) a few tens: 100× is past anything real and far below deflate's ceiling
+ * of about 1000×, so a bomb stops at 32 MiB, from where the ratio counts (before that a small
+ * tarball that compresses unusually well would trip it).
+ */
+const MiB = 1024 * 1024;
+const DOCS_INFLATED_MAX = 512 * MiB;
+const DOCS_RATIO_MAX = 100;
+const DOCS_RATIO_AFTER = 32 * MiB;
+
+class GzipBombError extends Error {}
+
+/** Checks that a body is a whole, valid gzip stream, within the bounds above, while it passes through. */
 class GzipCheck {
   private readonly gunzip = createGunzip();
   private failure: Error | undefined;
+  private inflated = 0;
 
   constructor() {
     this.gunzip.on('error', (error) => (this.failure ??= error));
-    (this.gunzip as Readable).resume();
+    // The inflated bytes are only counted, then dropped.
+    this.gunzip.on('data', (chunk: Buffer) => {
+      this.inflated += chunk.length;
+      const refusal = this.overBounds();
+      if (refusal) {
+        this.failure ??= refusal;
+        this.gunzip.destroy();
+      }
+    });
   }
 
-  update(chunk: Buffer): void {
-    if (!this.failure) this.gunzip.write(chunk);
+  private overBounds(): GzipBombError | undefined {
+    if (this.inflated > DOCS_INFLATED_MAX) return new GzipBombError(`expands beyond ${DOCS_INFLATED_MAX / MiB} MiB when inflated`);
+    // bytesWritten: the compressed bytes the inflater has consumed so far.
+    const compressed = this.gunzip.bytesWritten;
+    if (this.inflated > DOCS_RATIO_AFTER && this.inflated > DOCS_RATIO_MAX * compressed) {
+      return new GzipBombError(`expands beyond ${DOCS_RATIO_MAX} times its compressed size (${this.inflated} bytes from the first ${compressed})`);
+    }
+    return undefined;
+  }
+
+  /**
+   * Feeds a chunk, waiting while the inflater catches up (so a fast upstream cannot queue a
+   * whole body in memory ahead of it); throws as soon as the stream is refused.
+   */
+  async update(chunk: Buffer): Promise<void> {
+    if (!this.failure && !this.gunzip.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.gunzip.off('drain', done).off('close', done);
+          resolve();
+        };
+        this.gunzip.on('drain', done).on('close', done);
+      });
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  /** Frees the inflater of a transfer that failed for another reason. */
+  dispose(): void {
+    this.gunzip.destroy();
   }
 
   async finish(): Promise<void> {

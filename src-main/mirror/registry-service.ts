@@ -2,7 +2,7 @@
 // Hex and rebar3 verify them, and the release checksums that tarballs are checked against.
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { loadPublicKey, RegistryError, verifyRegistryBody, type PackageRecord, type RegistryKind, type VerifiedRecord } from '../hex/registry.js';
+import { keyFingerprint, loadPublicKey, RegistryError, verifyRegistryBody, type PackageRecord, type RegistryKind, type VerifiedRecord } from '../hex/registry.js';
 import { HttpError } from '../server/http-error.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
@@ -22,6 +22,8 @@ const RECORD_CACHE_SIZE = 5000;
 
 export class RegistryService {
   private key: KeyObject;
+  /** The current key's fingerprint: what every stored record and tarball is checked to be verified under. */
+  private keyId: string;
   private readonly records = new Map<string, Map<string, ReleaseChecksums>>();
 
   constructor(
@@ -32,17 +34,24 @@ export class RegistryService {
     private readonly index: CacheIndex,
   ) {
     this.key = loadPublicKey(upstream.publicKeyPem);
+    this.keyId = keyFingerprint(upstream.publicKeyPem);
   }
 
   updateConfig(upstream: UpstreamConfig): void {
     this.upstream = upstream;
     this.key = loadPublicKey(upstream.publicKeyPem);
+    this.keyId = keyFingerprint(upstream.publicKeyPem);
+    // Checksums decoded under the previous key are not evidence under this one.
     this.records.clear();
   }
 
-  private verify(body: Buffer, kind: RegistryKind, packageName?: string) {
+  get fingerprint(): string {
+    return this.keyId;
+  }
+
+  private async verify(body: Buffer, kind: RegistryKind, packageName?: string): Promise<VerifiedRecord> {
     try {
-      return verifyRegistryBody(body, this.key, { kind, repository: this.upstream.repoName, ...(packageName ? { packageName } : {}) });
+      return await verifyRegistryBody(body, this.key, { kind, repository: this.upstream.repoName, ...(packageName ? { packageName } : {}) });
     } catch (error) {
       if (error instanceof RegistryError) throw Object.assign(new VerificationError(error.message), { code: error.code });
       throw error;
@@ -57,6 +66,8 @@ export class RegistryService {
       url: this.upstream.url + path,
       ttlMs: this.ttlMs(),
       maxBytes: MAX_REGISTRY_BYTES,
+      trust: this.keyId,
+      reverifyLocally: true,
       verify: (body) => this.verify(body, kind, packageName),
       onStored: (verified) => {
         const result = verified as VerifiedRecord;
@@ -91,16 +102,27 @@ export class RegistryService {
     if (!this.index.get(keys.package(name))) return undefined;
     try {
       const body = await readFile(this.store.path(keys.package(name)));
-      return this.verify(body, 'package', name).record as PackageRecord;
+      return (await this.verify(body, 'package', name)).record as PackageRecord;
     } catch {
       return undefined;
+    }
+  }
+
+  /** Why a stored registry record does not verify under the current key, or undefined; for `verify`. */
+  async storedProblem(key: string): Promise<string | undefined> {
+    const [, kind, name] = key.split('/') as [string, string, string | undefined];
+    try {
+      await this.verify(await readFile(this.store.path(key)), kind === 'packages' ? 'package' : (kind as RegistryKind), name);
+      return undefined;
+    } catch (error) {
+      return `does not verify with the current upstream key (${this.keyId}): ${(error as Error).message}`;
     }
   }
 
   /** The package's record, fetched or revalidated as its TTL says (from memory when the disk would not take it). */
   async record(name: string): Promise<PackageRecord | undefined> {
     const result = await this.package(name);
-    if (result.unstored) return this.verify(result.unstored, 'package', name).record as PackageRecord;
+    if (result.unstored) return (await this.verify(result.unstored, 'package', name)).record as PackageRecord;
     return this.storedRecord(name);
   }
 

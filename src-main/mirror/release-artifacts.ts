@@ -1,6 +1,7 @@
 // A release's tarball and docs: where they come from, when a stored copy is still the
 // right one, and how they are served or fetched. Shared by the repository routes and
 // pre-warm jobs, so both follow the same verification rules.
+import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.js';
 import { HttpError } from '../server/http-error.js';
@@ -8,10 +9,12 @@ import type { Metrics } from '../server/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { parseReleaseFile } from '../hex/names.js';
+import { readTarball } from '../hex/tarball.js';
 import { sendWithoutIo } from '../server/respond.js';
 import { keys } from '../store/keys.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { ArtifactCache, ArtifactSpec } from './artifact-cache.js';
+import { upstreamBase } from './provenance.js';
 import type { RegistryService } from './registry-service.js';
 
 const OCTET = 'application/octet-stream';
@@ -38,6 +41,7 @@ export class ReleaseArtifacts {
       contentType: OCTET,
       cacheControl: TARBALL_CACHE,
       maxBytes: TARBALL_MAX,
+      trust: this.registry.fingerprint,
     };
   }
 
@@ -49,23 +53,29 @@ export class ReleaseArtifacts {
       contentType: OCTET,
       cacheControl: 'public, max-age=86400',
       maxBytes: DOCS_MAX,
+      // Docs are not signed: all that vouches for them is the upstream they came from.
+      trust: upstreamBase('docs', this.config().upstream),
     };
   }
 
   /**
    * A warm tarball hit answered straight from memory, before any routing; false sends the
    * request the normal way. Only what needs no I/O qualifies: a tarball in the hot cache
-   * whose registry record is decoded in memory and still names its checksum.
+   * whose registry record is decoded in memory and still names its checksum, asked for by a
+   * client that is not a web page.
    */
   serveWarmTarball(req: IncomingMessage, res: ServerResponse): boolean {
     const url = req.url ?? '';
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !url.startsWith('/tarballs/')) return false;
+    // A browser's request (Hex clients send neither header) goes the routed way, past the request policy.
+    if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) return false;
     const release = parseReleaseFile(url.slice('/tarballs/'.length), '.tar');
     if (!release) return false;
     const key = keys.tarball(release.name, release.version);
     const entry = this.index.get(key);
+    // Only against a checksum decoded in memory, which is always one verified under the current key.
     const known = entry && this.registry.peekReleaseInMemory(release.name, release.version);
-    if (!entry || known === null || (known?.outer && known.outer !== entry.sha256)) return false;
+    if (!entry || !known?.outer || known.outer !== entry.sha256) return false;
     const sent = sendWithoutIo(req, res, this.store, key, entry, { contentType: OCTET, cacheControl: TARBALL_CACHE, cacheState: 'HIT' });
     if (!sent) return false;
     this.index.touch(entry);
@@ -75,17 +85,49 @@ export class ReleaseArtifacts {
   }
 
   /**
-   * The stored tarball, if it still matches the stored registry record: a release replaced
-   * upstream (the edit window) shows up as a new checksum in the record.
+   * The stored tarball, if it matches the release's checksum in a registry record verified
+   * under the current upstream key: a release replaced upstream (the edit window) shows up as
+   * a new checksum, and a tarball kept under an earlier upstream's key (one an attacker may
+   * have switched to and back) is only served once the current key's record vouches for it.
+   * With no such record stored, it is fetched (online) or the tarball is not served.
    */
   async storedTarball(name: string, version: string): Promise<CacheEntry | undefined> {
     const entry = this.index.get(keys.tarball(name, version));
     if (!entry) return undefined;
+    let known = await this.registry.peekRelease(name, version);
+    if (!known && this.upstream.enabled) {
+      // No record verified under the current key (or it lacks the release): get one as its TTL says.
+      await this.registry.package(name).catch(() => undefined);
+      known = await this.registry.peekRelease(name, version);
+    }
+    const trust = this.registry.fingerprint;
+    if (!known) return entry.trust === trust ? entry : undefined;
+    if (known.outer) {
+      if (known.outer !== entry.sha256) return undefined;
+    } else if (entry.trust !== trust) {
+      // A record from before outer checksums: the inner checksum, read from the tarball itself.
+      const summary = await readTarball(createReadStream(this.store.path(keys.tarball(name, version)))).catch(() => undefined);
+      if (summary?.innerChecksum !== known.inner.toLowerCase()) return undefined;
+    }
+    if (entry.trust !== trust) this.index.annotate(entry, { trust });
+    return entry;
+  }
+
+  /** Why a stored tarball is not vouched for by the current key's registry record, or undefined; for `verify`. */
+  async tarballProblem(name: string, version: string): Promise<string | undefined> {
+    if (await this.storedTarball(name, version)) return undefined;
     const known = await this.registry.peekRelease(name, version);
-    return !known?.outer || known.outer === entry.sha256 ? entry : undefined;
+    if (!known) return `no registry record verified with the current upstream key lists ${name} ${version}${this.upstream.enabled ? '' : ' (offline: it cannot be fetched to check)'}`;
+    return `does not match the checksum in the registry record verified with the current upstream key (${known.outer ?? known.inner})`;
+  }
+
+  /** Whether stored docs came from the current upstream (see docsSpec); from before that was recorded counts as yes. */
+  docsFromCurrentUpstream(entry: CacheEntry): boolean {
+    return entry.trust === undefined || entry.trust === upstreamBase('docs', this.config().upstream);
   }
 
   private offline(key: string): HttpError {
+    if (this.index.get(key)) return new HttpError(503, `the stored ${key} is not vouched for under the current upstream (its key or address changed), and it cannot be checked again while the upstream is disabled (offline mode)`);
     return new HttpError(503, `${key} is not cached and the upstream is disabled (offline mode)`);
   }
 
@@ -111,7 +153,7 @@ export class ReleaseArtifacts {
   async serveDocs(req: IncomingMessage, res: ServerResponse, name: string, version: string): Promise<void> {
     const spec = this.docsSpec(name, version);
     const entry = this.index.get(spec.key);
-    if (entry && (await this.artifacts.serveHit(req, res, spec, entry))) {
+    if (entry && this.docsFromCurrentUpstream(entry) && (await this.artifacts.serveHit(req, res, spec, entry))) {
       this.metrics.hits.inc({ kind: 'docs' });
       return;
     }
@@ -131,7 +173,7 @@ export class ReleaseArtifacts {
   async ensureDocs(name: string, version: string): Promise<{ entry: CacheEntry; fetched: boolean }> {
     const spec = this.docsSpec(name, version);
     const entry = this.index.get(spec.key);
-    if (entry && (await this.artifacts.intact(spec.key, entry))) return { entry, fetched: false };
+    if (entry && this.docsFromCurrentUpstream(entry) && (await this.artifacts.intact(spec.key, entry))) return { entry, fetched: false };
     if (!this.upstream.enabled) throw this.offline(spec.key);
     return this.artifacts.ensure(spec);
   }

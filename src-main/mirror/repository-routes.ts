@@ -13,6 +13,7 @@ import { sendBody, sendError, sendStored } from '../server/respond.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
 import { keys, safeSegments } from '../store/keys.js';
+import { upstreamBase } from './provenance.js';
 import type { ReleaseArtifacts } from './release-artifacts.js';
 import type { RegistryService } from './registry-service.js';
 import { VerificationError, type MutableResult, type MutableSpec, type RevalidatingCache } from './revalidating-cache.js';
@@ -112,10 +113,12 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
     await releases.serveDocs(req, res, release.name, release.version);
   });
 
-  const mutableSpec = (key: string, kind: string, url: string, verify: MutableSpec['verify'], headers?: Record<string, string>): MutableSpec => ({
+  /** `base`: the upstream the resource comes from, which is what a stored copy is trusted under. */
+  const mutableSpec = (key: string, kind: string, base: string, path: string, verify: MutableSpec['verify'], headers?: Record<string, string>): MutableSpec => ({
     key,
     kind,
-    url,
+    url: base + path,
+    trust: base,
     ttlMs: ttl() * 1000,
     maxBytes: SMALL_MAX,
     verify,
@@ -128,7 +131,7 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
       res,
       () =>
         mutable.get(
-          mutableSpec(keys.publicKey(), 'public_key', `${deps.config().upstream.url}/public_key`, (body) => {
+          mutableSpec(keys.publicKey(), 'public_key', upstreamBase('public_key', deps.config().upstream), '/public_key', (body) => {
             try {
               loadPublicKey(body.toString('utf8'));
             } catch {
@@ -144,12 +147,12 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
     const segments = (params['*'] ?? '').split('/');
     if (!safeSegments(segments)) throw new HttpError(404, `"/installs/${params['*']}" is not an installs path`);
     const key = keys.installs(segments);
-    const url = `${deps.config().upstream.buildsUrl}/installs/${segments.join('/')}`;
+
     const contentType = key.endsWith('.csv') ? 'text/csv' : OCTET;
     await serveMutable(
       req,
       res,
-      () => mutable.get(mutableSpec(key, 'installs', url, () => undefined)),
+      () => mutable.get(mutableSpec(key, 'installs', upstreamBase('installs', deps.config().upstream), `/installs/${segments.join('/')}`, () => undefined)),
       { kind: 'installs', contentType, cacheControl: `public, max-age=${ttl()}` },
     );
   });
@@ -169,7 +172,7 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
     await serveMutable(
       req,
       res,
-      () => mutable.get(mutableSpec(key, 'api', deps.config().upstream.apiUrl + path, verify, { accept: contentType })),
+      () => mutable.get(mutableSpec(key, 'api', upstreamBase('api', deps.config().upstream), path, verify, { accept: contentType })),
       { kind: 'api', contentType, cacheControl: `public, max-age=${ttl()}`, vary: 'accept' },
     );
   }

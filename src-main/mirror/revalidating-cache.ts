@@ -21,6 +21,15 @@ export interface MutableSpec {
   headers?: Record<string, string>;
   ttlMs: number;
   maxBytes: number;
+  /**
+   * What a stored copy must have been verified under to be served: the fingerprint of the
+   * upstream's signing key (registry records), or the upstream it came from (other resources).
+   * A copy from under another one (an earlier upstream's) is never served as it is, not even
+   * stale: it is re-checked, or fetched again.
+   */
+  trust: string;
+  /** Signed resources: a copy from under another trust is first re-verified locally with the current key. */
+  reverifyLocally?: boolean;
   /** Throws (with a reason for the client) if the body must not be stored; may return what it decoded. */
   verify(body: Buffer, headers: IncomingHttpHeaders): unknown;
   /** Called with what `verify` returned, once the body is stored. */
@@ -73,27 +82,49 @@ export class RevalidatingCache {
     let entry = this.index.get(spec.key);
     // Shared storage: the index lists the whole bucket, local copies come in on demand.
     if (this.storage.shared && (!entry || (await this.store.size(spec.key)) === undefined)) entry = (await this.restore(spec)) ?? entry;
+    // A copy verified under an earlier upstream's key (or fetched from it) is as good as none.
+    const foreign = entry !== undefined && !(await this.trusted(spec, entry));
+    if (foreign) entry = undefined;
     const now = Date.now();
     if (entry) {
       if (!options.force && now - entry.validatedAt < spec.ttlMs) return { key: spec.key, entry, state: 'HIT' };
     }
     if (!this.upstream.enabled) {
       if (entry) return this.stale(spec, entry, 'upstream disabled (offline mode)');
+      if (foreign) throw new HttpError(503, `${foreignCopy(spec.key)}; it cannot be checked again while the upstream is disabled (offline mode)`);
       throw new HttpError(503, `${spec.key} is not cached and the upstream is disabled (offline mode)`);
     }
     let pending = this.inflight.get(spec.key);
     if (!pending) {
-      pending = this.refresh(spec, entry).finally(() => this.inflight.delete(spec.key));
+      pending = this.refresh(spec, entry, foreign).finally(() => this.inflight.delete(spec.key));
       this.inflight.set(spec.key, pending);
     }
     return pending;
+  }
+
+  /**
+   * Whether a stored copy was verified under the current trust. Signed copies from under
+   * another key are verified again with the current one (and kept if they pass); copies from
+   * before trust was recorded count as the current upstream's unless they can be re-verified.
+   */
+  private async trusted(spec: MutableSpec, entry: CacheEntry): Promise<boolean> {
+    if (entry.trust === spec.trust) return true;
+    if (!spec.reverifyLocally) return entry.trust === undefined;
+    try {
+      spec.onStored?.(await spec.verify(await readFile(this.store.path(spec.key)), {}));
+    } catch (error) {
+      this.log.warn({ event: 'foreign_copy', key: spec.key, verifiedUnder: entry.trust ?? null, trust: spec.trust, error: (error as Error).message }, 'stored copy does not verify under the current upstream key; fetching it again');
+      return false;
+    }
+    this.index.annotate(entry, { trust: spec.trust });
+    return true;
   }
 
   /** Shared storage: a copy another instance stored, checked like an upstream answer before use. */
   private restore(spec: MutableSpec): Promise<CacheEntry | undefined> {
     return restoreEntry(this.storage, this.index, spec.key, this.log, async () => {
       try {
-        spec.onStored?.(spec.verify(await readFile(this.store.path(spec.key)), {}));
+        spec.onStored?.(await spec.verify(await readFile(this.store.path(spec.key)), {}));
         return true;
       } catch (error) {
         this.log.error({ event: 'storage_rejected', key: spec.key, error: (error as Error).message }, 'object in the shared storage failed verification; ignored');
@@ -109,7 +140,7 @@ export class RevalidatingCache {
     return { key: spec.key, entry, state: 'STALE', staleReason: reason };
   }
 
-  private async refresh(spec: MutableSpec, entry: CacheEntry | undefined): Promise<MutableResult> {
+  private async refresh(spec: MutableSpec, entry: CacheEntry | undefined, foreign = false): Promise<MutableResult> {
     const started = performance.now();
     const headers = { ...spec.headers, ...(entry?.upstreamEtag ? { 'if-none-match': entry.upstreamEtag } : {}) };
     const logFetch = (outcome: string, extra: Record<string, unknown> = {}) => {
@@ -125,6 +156,7 @@ export class RevalidatingCache {
       const failure = error instanceof UpstreamError ? error : new UpstreamError('network', String(error));
       logFetch('error', { error: failure.message });
       if (entry && failure.reason !== 'too_large') return this.stale(spec, entry, failure.message);
+      if (foreign) throw new HttpError(failure.reason === 'timeout' ? 504 : 502, `${foreignCopy(spec.key)}, and the upstream failed: ${failure.message}`);
       throw new HttpError(failure.reason === 'timeout' ? 504 : 502, `upstream failed for ${spec.key}: ${failure.message}`);
     }
 
@@ -146,7 +178,7 @@ export class RevalidatingCache {
 
     let verified: unknown;
     try {
-      verified = spec.verify(response.body, response.headers);
+      verified = await spec.verify(response.body, response.headers);
     } catch (error) {
       const reason = (error as Error).message;
       this.metrics.verificationFailures.inc({ kind: spec.kind, reason: (error as { code?: string }).code ?? 'invalid' });
@@ -168,6 +200,7 @@ export class RevalidatingCache {
       ...describeKey(spec.key),
       size: response.body.length,
       sha256,
+      trust: spec.trust,
       ...(etagHeader(response.headers) ? { upstreamEtag: etagHeader(response.headers) } : {}),
       fetchedAt: now,
       validatedAt: now,
@@ -189,6 +222,10 @@ export class RevalidatingCache {
     logFetch(entry ? 'changed' : 'stored', { bytes: response.body.length });
     return { key: spec.key, entry: stored, state: entry ? 'REVALIDATED' : 'MISS' };
   }
+}
+
+function foreignCopy(key: string): string {
+  return `the stored ${key} came from another upstream or was verified with another key`;
 }
 
 function etagHeader(headers: IncomingHttpHeaders): string | undefined {

@@ -3,6 +3,7 @@
 import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.js';
+import { REPOSITORY_HEADERS } from './respond.js';
 
 /** Answers a request before routing, or returns false to let the app route it. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -88,11 +89,11 @@ export function createHttpApp(metrics: Metrics, fastPath?: FastPath, overrides: 
     return metrics.registry.metrics();
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`not found: ${request.url.slice(0, 200)}\n`);
+    reply.code(404).headers({ 'cache-control': 'no-store', ...REPOSITORY_HEADERS }).type('text/plain; charset=utf-8').send(`not found: ${request.url.slice(0, 200)}\n`);
   });
   app.setErrorHandler((error, _request, reply) => {
     const status = (error as { statusCode?: number }).statusCode ?? 500;
-    reply.code(status >= 400 ? status : 500).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${status < 500 ? (error as Error).message : 'internal error'}\n`);
+    reply.code(status >= 400 ? status : 500).headers({ 'cache-control': 'no-store', ...REPOSITORY_HEADERS }).type('text/plain; charset=utf-8').send(`${status < 500 ? (error as Error).message : 'internal error'}\n`);
   });
   return app;
 }

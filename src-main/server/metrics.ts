@@ -51,6 +51,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['kind', 'status'] as const,
       registers: [registry],
     }),
+    upstreamRedirects: new Counter({
+      name: 'hexhub_upstream_redirects_total',
+      help: 'Redirects the upstream answered: followed (same origin), refused (another origin) or too_many (past the limit)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
     upstreamLatency: new Histogram({
       name: 'hexhub_upstream_latency_seconds',
       help: 'Time from upstream request to response headers',

@@ -12,6 +12,13 @@ import type { HttpError } from './http-error.js';
 /** Larger objects stream from disk in chunks of this size. */
 const STREAM_CHUNK = 256 * 1024;
 
+/**
+ * On every repository response: these are bytes for Hex clients, never a document. A browser
+ * that opens one must neither guess it is HTML nor run anything in it (a hostile upstream's
+ * "docs" included).
+ */
+export const REPOSITORY_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' } as const;
+
 export function etagOf(entry: CacheEntry): string {
   return entry.etag ?? `"${entry.sha256}"`;
 }
@@ -33,6 +40,7 @@ export interface StoredResponse {
 
 function headersFor(entry: CacheEntry, how: StoredResponse): Record<string, string | number> {
   return {
+    ...REPOSITORY_HEADERS,
     'content-type': how.contentType,
     etag: etagOf(entry),
     'cache-control': how.cacheControl,
@@ -141,6 +149,7 @@ export function sendError(res: ServerResponse, error: HttpError): void {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    ...REPOSITORY_HEADERS,
     ...error.headers,
   });
   res.end(body);

@@ -4,6 +4,7 @@
 // `'$repos'` map, which the term parser here does not read) stays byte for byte as it was.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { PartEdit } from './part-edit.js';
 
 export function hexConfigPath(env: Record<string, string | undefined>, home = homedir()): string {
   if (env.HEX_HOME) return join(env.HEX_HOME, 'hex.config');
@@ -74,10 +75,10 @@ function erlangBinary(text: string): string {
 }
 
 /** The file with mirror_url set to `url` (replacing an existing entry in place, else appended). */
-export function withMirrorUrl(source: string, url: string): string {
+export function withMirrorUrl(source: string, url: string): PartEdit {
   const entry = `{mirror_url,${erlangBinary(url)}}.`;
   const existing = splitTerms(source).find((span) => MIRROR_TERM.test(span.text));
-  if (existing) return source.slice(0, existing.start) + entry + source.slice(existing.end);
+  if (existing) return { text: source.slice(0, existing.start) + entry + source.slice(existing.end), partBefore: existing.text, partAfter: entry };
   const separator = source.length === 0 || source.endsWith('\n') ? '' : '\n';
-  return `${source}${separator}${entry}\n`;
+  return { text: `${source}${separator}${entry}\n`, partBefore: null, partAfter: entry };
 }

@@ -1,16 +1,19 @@
 // One-click setup: point mix (Hex's config file), rebar3 and the user's shells at this
 // mirror. Every change is planned first and checked (writable, no hand edits inside our
-// blocks, a known shell), backed up, then written; a failure half-way restores what was
-// already written, and `undo` puts back exactly the files as they were.
+// blocks, a known shell, no broken symbolic links), backed up, then written; a failure
+// half-way restores what was already written, and `undo` puts back exactly the files as
+// they were. These files hold tokens and API keys: only the part setup changes is ever
+// shown, and the backups are readable by their owner alone.
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { access, chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { SetupChange, SetupState } from '../../src-shared/contract.js';
 import { hexConfigPath, readMirrorUrl, withMirrorUrl } from './hex-config.js';
+import type { PartEdit } from './part-edit.js';
 import { blockUrl, ProfileError, profileTargets, shellOf, VARIABLES, withBlock, type ShellName } from './shell-profiles.js';
 
 export interface SetupContext {
@@ -57,6 +60,16 @@ async function readText(path: string): Promise<string | null> {
   }
 }
 
+/** For showing the state only: a link loop reads as no file, as a dangling link does; planning names the problem. */
+async function readForState(path: string): Promise<string | null> {
+  try {
+    return await readText(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') return null;
+    throw error;
+  }
+}
+
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -80,14 +93,14 @@ export async function inspectSetup(given: SetupContext): Promise<SetupState> {
   const ctx = { ...given, env: cleanEnv(given.env) };
   const home = ctx.home ?? homedir();
   const hexConfig = hexConfigPath(ctx.env, home);
-  const configured = readMirrorUrl((await readText(hexConfig)) ?? '');
+  const configured = readMirrorUrl((await readForState(hexConfig)) ?? '');
   const envMirror = ctx.env.HEX_MIRROR_URL ?? ctx.env.HEX_MIRROR;
   const mix = envMirror
     ? { url: envMirror, source: `environment (${ctx.env.HEX_MIRROR_URL ? 'HEX_MIRROR_URL' : 'HEX_MIRROR'})` }
     : configured
       ? { url: configured, source: hexConfig }
       : { url: 'https://repo.hex.pm', source: 'default' };
-  const rebarCdn = /\{\s*rebar_packages_cdn\s*,\s*"([^"]*)"\s*\}/.exec((await readText(rebar3Config(ctx))) ?? '')?.[1];
+  const rebarCdn = /\{\s*rebar_packages_cdn\s*,\s*"([^"]*)"\s*\}/.exec((await readForState(rebar3Config(ctx))) ?? '')?.[1];
   const rebar3 = ctx.env.HEX_CDN
     ? { url: ctx.env.HEX_CDN, source: 'environment (HEX_CDN)' }
     : ctx.env.HEX_MIRROR
@@ -97,7 +110,7 @@ export async function inspectSetup(given: SetupContext): Promise<SetupState> {
         : { url: 'https://repo.hex.pm', source: 'default' };
   const files = [];
   for (const target of profileTargets(ctx.env, shells(ctx), existsSync, home)) {
-    const text = await readText(target.path);
+    const text = await readForState(target.path);
     const url = text === null ? undefined : blockUrl(text);
     files.push({ path: target.path, why: target.why, exists: text !== null, ...(url ? { mirrorUrl: url } : {}) });
   }
@@ -113,8 +126,76 @@ export async function inspectSetup(given: SetupContext): Promise<SetupState> {
   };
 }
 
-/** The file changes setup would make; problems that forbid applying any of them throw. */
-export async function planSetup(given: SetupContext): Promise<SetupChange[]> {
+/** Where a managed path really is: dotfile managers make startup files symbolic links into their own folder. */
+interface Location {
+  /** The file to read and write: the path itself, or the final target when it is a symbolic link. */
+  file: string;
+  link: boolean;
+  /** Permission bits of the file (null: it does not exist yet). */
+  mode: number | null;
+  /** Two paths with the same identity are one file (a link to another managed file). */
+  identity: string;
+}
+
+/** A symbolic link setup cannot follow; writing a new file in its place would lose what it pointed at. */
+class LinkProblem extends Error {
+  constructor(
+    readonly what: string,
+    fix: string,
+  ) {
+    super(`${what}; ${fix}`);
+  }
+}
+
+async function locate(path: string): Promise<Location> {
+  let link: boolean;
+  try {
+    link = (await lstat(path)).isSymbolicLink();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { file: path, link: false, mode: null, identity: path };
+    throw error;
+  }
+  const file = link ? await linkTarget(path) : path;
+  const info = await stat(file);
+  return { file, link, mode: info.mode & 0o777, identity: `${info.dev}:${info.ino}` };
+}
+
+async function linkTarget(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new LinkProblem(`${path} is a symbolic link to ${await readlink(path)}, which does not exist`, 'create that file or remove the link, then run setup again');
+    if (code === 'ELOOP') throw new LinkProblem(`${path} is a symbolic link that loops (or has too many levels of links)`, 'fix the link, then run setup again');
+    throw error;
+  }
+}
+
+/** A change as it is applied: whole files. It never leaves this module; SetupChange is what is shown. */
+interface PlannedChange extends Location {
+  path: string;
+  why: string;
+  /** What setup changes in the file, as named in the diff. */
+  part: string;
+  before: string | null;
+  after: string;
+  edit: PartEdit;
+}
+
+function endsLine(text: string): string {
+  return text === '' || text.endsWith('\n') ? text : `${text}\n`;
+}
+
+/** What the user sees of a change: a diff of the changed part alone, never of the rest of the file. */
+function shown(change: PlannedChange): SetupChange {
+  const created = change.before === null;
+  const name = change.link ? `${change.path} (symbolic link to ${change.file})` : change.path;
+  const was = created ? 'new file' : change.edit.partBefore === null ? `no ${change.part} yet` : change.part;
+  const diff = createTwoFilesPatch(name, name, endsLine(change.edit.partBefore ?? ''), endsLine(change.edit.partAfter), was, change.part);
+  return { path: change.path, why: change.why, created, diff };
+}
+
+async function planChanges(given: SetupContext): Promise<PlannedChange[]> {
   const ctx = { ...given, env: cleanEnv(given.env) };
   const home = ctx.home ?? homedir();
   const problems: string[] = [];
@@ -122,99 +203,174 @@ export async function planSetup(given: SetupContext): Promise<SetupChange[]> {
   if (login && !KNOWN_SHELLS.has(login)) {
     problems.push(`your login shell is ${login}, which setup does not know: set ${VARIABLES.join(', ')} to ${ctx.mirrorUrl} in its startup file yourself`);
   }
-  const changes: SetupChange[] = [];
-  const consider = async (path: string, why: string, change: (before: string) => string) => {
+  const changes: PlannedChange[] = [];
+  const seen = new Set<string>();
+  const consider = async (path: string, why: string, part: string, edit: (before: string) => PartEdit) => {
     try {
-      const before = await readText(path);
-      const after = change(before ?? '');
-      if (after !== before) changes.push({ path, why, before, after, diff: '' });
+      const location = await locate(path);
+      // Two managed paths linked to one file: the first one's block serves both, and
+      // planning the file twice would have the second write undo the first.
+      if (seen.has(location.identity)) return;
+      seen.add(location.identity);
+      const before = await readText(location.file);
+      const result = edit(before ?? '');
+      if (result.text !== before) changes.push({ ...location, path, why, part, before, after: result.text, edit: result });
     } catch (error) {
-      problems.push(error instanceof ProfileError ? error.message : `${path}: ${(error as Error).message}`);
+      problems.push(error instanceof ProfileError || error instanceof LinkProblem ? error.message : `${path}: ${(error as Error).message}`);
     }
   };
-  await consider(hexConfigPath(ctx.env, home), 'Hex (mix) mirror_url', (text) => withMirrorUrl(text, ctx.mirrorUrl));
+  await consider(hexConfigPath(ctx.env, home), 'Hex (mix) mirror_url', 'mirror_url entry', (text) => withMirrorUrl(text, ctx.mirrorUrl));
   for (const target of profileTargets(ctx.env, shells(ctx), existsSync, home)) {
-    await consider(target.path, target.why, (text) => withBlock(text, target, ctx.mirrorUrl));
+    await consider(target.path, target.why, 'HexHub block', (text) => withBlock(text, target, ctx.mirrorUrl));
   }
   for (const change of changes) {
-    change.diff = createTwoFilesPatch(change.path, change.path, change.before ?? '', change.after, change.before === null ? '(new file)' : '', '');
-    const problem = await unwritable(change.path);
+    const problem = await unwritable(change);
     if (problem) problems.push(problem);
   }
   if (problems.length) throw new SetupError(problems);
   return changes;
 }
 
-async function unwritable(path: string): Promise<string | undefined> {
+/** The file changes setup would make; problems that forbid applying any of them throw. */
+export async function planSetup(ctx: SetupContext): Promise<SetupChange[]> {
+  return (await planChanges(ctx)).map(shown);
+}
+
+async function canWrite(path: string): Promise<boolean> {
   try {
     await access(path, constants.W_OK);
-    return undefined;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return `${path} is not writable`;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function unwritable(change: PlannedChange): Promise<string | undefined> {
+  const name = change.link ? `${change.file} (where ${change.path} links to)` : change.path;
+  if (change.before !== null) {
+    if (!(await canWrite(change.file))) return `${name} is not writable`;
+    // The new text goes to a temporary file beside it, renamed over it.
+    const dir = dirname(change.file);
+    return (await canWrite(dir)) ? undefined : `${dir} is not writable (needed to replace ${name})`;
   }
   // A new file: the nearest existing folder must be writable.
-  let dir = dirname(path);
+  let dir = dirname(change.file);
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  try {
-    await access(dir, constants.W_OK);
-    return undefined;
-  } catch {
-    return `${dir} is not writable (needed for ${path})`;
-  }
+  return (await canWrite(dir)) ? undefined : `${dir} is not writable (needed for ${change.path})`;
+}
+
+interface BackedUpFile {
+  path: string;
+  /** The file written: the link's final target when `path` was a symbolic link. Absent in manifests of older versions: `path`. */
+  file?: string;
+  link?: boolean;
+  backup: string | null;
+  mode: number | null;
+  afterSha256: string;
 }
 
 interface Manifest {
   createdAt: string;
   mirrorUrl: string;
-  files: { path: string; backup: string | null; mode: number | null; afterSha256: string }[];
+  files: BackedUpFile[];
 }
 
 function backupsDir(dataDir: string): string {
   return join(dataDir, 'setup-backups');
 }
 
-/** Writes through a temporary file and a rename, so a file is never left half-written. */
-async function writeAtomically(path: string, write: (temp: string) => Promise<void>, mode?: number): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.hexhub-${process.pid}.tmp`;
-  await write(temp);
-  if (mode !== undefined) await chmod(temp, mode);
-  await rename(temp, path);
+async function privateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+}
+
+/** Backups hold copies of files with tokens in them; older versions left them readable by everyone. */
+async function tightenBackups(root: string): Promise<void> {
+  if (!existsSync(root)) return;
+  await chmod(root, 0o700);
+  for (const run of await readdir(root, { withFileTypes: true })) {
+    if (!run.isDirectory()) continue;
+    const dir = join(root, run.name);
+    await chmod(dir, 0o700);
+    if (existsSync(join(dir, 'manifest.json'))) await chmod(join(dir, 'manifest.json'), 0o600);
+    if (!existsSync(join(dir, 'files'))) continue;
+    await chmod(join(dir, 'files'), 0o700);
+    for (const copy of await readdir(join(dir, 'files'))) await chmod(join(dir, 'files', copy), 0o600);
+  }
+}
+
+/**
+ * Replaces a file through a temporary file beside it and a rename, so it is never left
+ * half-written. `file` is a link's final target, never the link: renaming over a link
+ * would replace the link itself with a regular file.
+ */
+async function replaceFile(file: string, data: string | Buffer, mode: number | null, encoding?: BufferEncoding): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const temp = `${file}.hexhub-${process.pid}.tmp`;
+  // Owner-only until it has the old file's mode: it holds that file's secrets.
+  await writeFile(temp, data, { ...(encoding ? { encoding } : {}), mode: mode === null ? 0o666 : 0o600 });
+  if (mode !== null) await chmod(temp, mode);
+  await rename(temp, file);
+}
+
+/** Copies every file about to change into a new backup folder, with a manifest for undo. */
+async function backUp(ctx: SetupContext, changes: PlannedChange[]): Promise<{ dir: string; files: BackedUpFile[] }> {
+  const root = backupsDir(ctx.dataDir);
+  await tightenBackups(root);
+  const dir = join(root, new Date().toISOString().replace(/[:.]/g, '-'));
+  for (const folder of [root, dir, join(dir, 'files')]) await privateDir(folder);
+  const manifest: Manifest = { createdAt: new Date().toISOString(), mirrorUrl: ctx.mirrorUrl, files: [] };
+  for (const [i, change] of changes.entries()) {
+    const backup = change.before === null ? null : `files/${i}`;
+    if (backup) await writeFile(join(dir, backup), await readFile(change.file), { mode: 0o600, flag: 'wx' });
+    manifest.files.push({ path: change.path, file: change.file, link: change.link, backup, mode: change.mode, afterSha256: sha256(change.after) });
+  }
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2), { mode: 0o600, flag: 'wx' });
+  return { dir, files: manifest.files };
 }
 
 /** Applies the plan: backs every file up, then writes all of them or none. */
 export async function applySetup(ctx: SetupContext): Promise<{ changes: SetupChange[]; backup: string | null }> {
-  const changes = await planSetup(ctx);
-  if (changes.length === 0) return { changes, backup: null };
-  const dir = join(backupsDir(ctx.dataDir), new Date().toISOString().replace(/[:.]/g, '-'));
-  await mkdir(join(dir, 'files'), { recursive: true });
-  const manifest: Manifest = { createdAt: new Date().toISOString(), mirrorUrl: ctx.mirrorUrl, files: [] };
-  for (const [i, change] of changes.entries()) {
-    const mode = change.before === null ? null : (await stat(change.path)).mode & 0o777;
-    if (change.before !== null) await copyFile(change.path, join(dir, 'files', String(i)));
-    manifest.files.push({ path: change.path, backup: change.before === null ? null : `files/${i}`, mode, afterSha256: sha256(change.after) });
-  }
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  const written: Manifest['files'] = [];
+  const changes = await planChanges(ctx);
+  if (changes.length === 0) return { changes: [], backup: null };
+  const { dir, files } = await backUp(ctx, changes);
+  const written: BackedUpFile[] = [];
   try {
     for (const [i, change] of changes.entries()) {
-      const encoding = await encodingOf(change.path);
-      await writeAtomically(change.path, (temp) => writeFile(temp, change.after, encoding), manifest.files[i]!.mode ?? undefined);
-      written.push(manifest.files[i]!);
+      await replaceFile(change.file, change.after, change.mode, await encodingOf(change.file));
+      written.push(files[i]!);
     }
   } catch (error) {
     await restore(dir, written);
     await rm(dir, { recursive: true, force: true });
     throw new SetupError([`could not write ${changes[written.length]!.path}: ${(error as Error).message}; nothing was changed`]);
   }
-  return { changes, backup: dir };
+  return { changes: changes.map(shown), backup: dir };
 }
 
-async function restore(dir: string, files: Manifest['files']): Promise<void> {
+async function restore(dir: string, files: BackedUpFile[]): Promise<void> {
   for (const file of files) {
     if (file.backup === null) await rm(file.path, { force: true });
-    else await writeAtomically(file.path, (temp) => copyFile(join(dir, file.backup!), temp), file.mode ?? undefined);
+    else await replaceFile(file.file ?? file.path, await readFile(join(dir, file.backup)), file.mode);
   }
+}
+
+/** Why a file cannot be put back: it changed since setup, or its link now points elsewhere. */
+async function changedSince(file: BackedUpFile, dir: string): Promise<string | undefined> {
+  const byHand = `restore it from ${join(dir, file.backup ?? '')} by hand if you want`;
+  let now: Location;
+  try {
+    now = await locate(file.path);
+  } catch (error) {
+    if (error instanceof LinkProblem) return `${error.what}; ${byHand}`;
+    throw error;
+  }
+  const target = file.file ?? file.path;
+  if (file.link && (!now.link || now.file !== target)) return `${file.path} is no longer a symbolic link to ${target}; ${byHand}`;
+  if (!file.link && now.link) return `${file.path} was replaced by a symbolic link since setup; ${byHand}`;
+  const text = await readText(target);
+  if (text === null || sha256(text) !== file.afterSha256) return `${file.path} changed since setup; ${byHand}`;
+  return undefined;
 }
 
 /** Puts back the files as they were before the last setup, unless they changed since. */
@@ -223,12 +379,13 @@ export async function undoSetup(ctx: SetupContext): Promise<{ restored: string[]
   const runs = existsSync(root) ? (await readdir(root)).filter((name) => !name.endsWith('-undone')).sort() : [];
   const last = runs.at(-1);
   if (!last) throw new SetupError(['there is no setup to undo']);
+  await tightenBackups(root);
   const dir = join(root, last);
   const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   const problems: string[] = [];
   for (const file of manifest.files) {
-    const now = await readText(file.path);
-    if (now === null || sha256(now) !== file.afterSha256) problems.push(`${file.path} changed since setup; restore it from ${join(dir, file.backup ?? '')} by hand if you want`);
+    const problem = await changedSince(file, dir);
+    if (problem) problems.push(problem);
   }
   if (problems.length) throw new SetupError(problems);
   await restore(dir, manifest.files);

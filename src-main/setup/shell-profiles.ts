@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
+import type { PartEdit } from './part-edit.js';
 
 export const VARIABLES = ['HEX_MIRROR', 'HEX_BUILDS_URL', 'HEX_CDN'] as const;
 export type Syntax = 'posix' | 'fish';
@@ -88,12 +89,16 @@ export function findBlock(source: string, path: string): FoundBlock | undefined 
 }
 
 /** The file with our block set for `url`: replaced in place if present, else added where the target says. */
-export function withBlock(source: string, target: ProfileTarget, url: string): string {
+export function withBlock(source: string, target: ProfileTarget, url: string): PartEdit {
   const block = renderBlock(url, target.syntax);
   const found = findBlock(source, target.path);
   if (found?.edited) throw new ProfileError(`${target.path}: the HexHub block was edited by hand; undo the edit or remove the block, then run setup again`);
-  if (found) return source.slice(0, found.start) + block + source.slice(found.end);
-  if (target.place === 'top') {
+  if (found) return { text: source.slice(0, found.start) + block + source.slice(found.end), partBefore: source.slice(found.start, found.end), partAfter: block };
+  return { text: withNewBlock(source, block, target.place), partBefore: null, partAfter: block };
+}
+
+function withNewBlock(source: string, block: string, place: ProfileTarget['place']): string {
+  if (place === 'top') {
     // After a shebang line, if any.
     const shebang = source.startsWith('#!') ? source.indexOf('\n') + 1 : 0;
     return source.slice(0, shebang) + block + (source.length > shebang ? '\n' : '') + source.slice(shebang);

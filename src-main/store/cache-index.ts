@@ -4,11 +4,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BlobStore } from './blob-store.js';
 import { describeKey, isValidKey, type ObjectKind } from './keys.js';
+import { PrivateJSONFile } from './private-files.js';
 
 export interface CacheEntry {
   kind: ObjectKind;
@@ -22,6 +22,12 @@ export interface CacheEntry {
   /** The upstream's ETag, for conditional revalidation. */
   upstreamEtag?: string;
   contentType?: string;
+  /**
+   * What the copy was verified under: the upstream signing key's fingerprint (registry
+   * records, tarballs) or the upstream it came from (docs, API answers, installs, the public
+   * key). Absent in entries from before it was recorded.
+   */
+  trust?: string;
   fetchedAt: number;
   /** When the upstream last confirmed this copy (mutable resources). */
   validatedAt: number;
@@ -50,7 +56,7 @@ export class CacheIndex {
     /** Told when the index cannot be written (a full disk), so status shows it. */
     private readonly onWriteError?: (error: Error) => void,
   ) {
-    this.db = new Low<IndexData>(new JSONFile<IndexData>(join(dataDir, 'index.json')), { schema: 1, entries: {} });
+    this.db = new Low<IndexData>(new PrivateJSONFile<IndexData>(join(dataDir, 'index.json')), { schema: 1, entries: {} });
   }
 
   async load(): Promise<void> {
@@ -109,6 +115,12 @@ export class CacheIndex {
     entry.hits += 1;
     entry.lastUsedAt = Date.now();
     this.scheduleFlush(this.flushDelayMs * 30);
+  }
+
+  /** Records what a stored copy was (re-)verified under, without it counting as a change of the object. */
+  annotate(entry: CacheEntry, changes: Pick<CacheEntry, 'trust'>): void {
+    Object.assign(entry, changes);
+    this.scheduleFlush(this.flushDelayMs);
   }
 
   markValidated(entry: CacheEntry): void {

@@ -1,9 +1,15 @@
 // HTTP to the upstream repository (the hex_repo of this code base). It retries network
 // errors and 5xx with backoff before a response is handed out, never decodes bodies
 // (repo.hex.pm's gzip files are the bytes clients verify), and reports health.
-import type { IncomingHttpHeaders } from 'node:http';
+//
+// What an upstream can do to the mirror is bounded here, once, for every caller: a capped
+// number of connections (AGENT_OPTIONS; the rest wait their turn), redirects followed only
+// within the origin asked, and every body held to a minimum average rate (UPSTREAM_MIN_RATE)
+// once UPSTREAM_TIMEOUT has passed, so no key waits on an upstream forever.
+import { Agent as HttpAgent, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import got, { type Request as GotRequest } from 'got';
+import got, { type Options as GotOptions, type PlainResponse, type Request as GotRequest } from 'got';
 import type { Logger } from 'pino';
 import type { UpstreamConfig } from '../config/config.js';
 import type { Metrics } from '../server/metrics.js';
@@ -28,12 +34,23 @@ export interface OpenOptions {
 
 export class UpstreamError extends Error {
   constructor(
-    readonly reason: 'timeout' | 'network' | 'status' | 'offline' | 'too_large' | 'aborted',
+    readonly reason: 'timeout' | 'network' | 'status' | 'offline' | 'too_large' | 'aborted' | 'redirect',
     message: string,
     readonly status?: number,
   ) {
     super(message);
     this.name = 'UpstreamError';
+  }
+}
+
+/**
+ * A body that fell below the minimum rate. Callers neither retry nor resume it: an upstream
+ * that slow stays slow, and another attempt would only restart the clock for every waiter.
+ */
+export class SlowBodyError extends UpstreamError {
+  constructor(bytes: number, ms: number, floor: number) {
+    super('timeout', `upstream body too slow: ${bytes} bytes in ${(ms / 1000).toFixed(1)} s, under the minimum of ${floor} bytes/s (UPSTREAM_MIN_RATE)`);
+    this.name = 'SlowBodyError';
   }
 }
 
@@ -45,10 +62,13 @@ export interface UpstreamHealth {
   latencyMs?: number;
 }
 
-function describe(error: unknown): UpstreamError {
+/** Any failure of an upstream request or body as an UpstreamError (got wraps the errors a body is destroyed with). */
+export function asUpstreamError(error: unknown): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  const e = error as { code?: string; name?: string; message?: string };
+  const e = error as { code?: string; name?: string; message?: string; cause?: unknown };
+  if (e.cause instanceof UpstreamError) return e.cause;
   if (e.name === 'AbortError' || e.code === 'ERR_ABORTED') return new UpstreamError('aborted', 'request aborted');
+  if (e.code === 'ERR_TOO_MANY_REDIRECTS') return new UpstreamError('redirect', `upstream redirected more than ${MAX_REDIRECTS} times; not followed`);
   if (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT') return new UpstreamError('timeout', `upstream timed out (${e.message ?? ''})`);
   return new UpstreamError('network', `upstream unreachable: ${e.code ?? ''} ${e.message ?? String(error)}`.trim());
 }
@@ -56,10 +76,51 @@ function describe(error: unknown): UpstreamError {
 /** Requests in a row that end in a 5xx (after retries) before the upstream counts as unreachable. */
 const UNREACHABLE_AFTER = 3;
 
+/**
+ * Same-origin redirects followed per request. repo.hex.pm, builds.hex.pm and hex.pm's API
+ * answer without redirects; two covers a moved path plus a trailing-slash hop, and a loop ends
+ * after three requests.
+ */
+const MAX_REDIRECTS = 2;
+
+/**
+ * Upstream connections. Every socket is a descriptor, and without a cap a burst of misses (a
+ * web page can fire thousands of no-cors fetches at the mirror) opens as many as it likes;
+ * past the cap requests wait in the agent's queue, each until a socket ahead of it ends, which
+ * its timeout and the minimum rate bound.
+ * - 48 per origin: mix and rebar3 fetch about 8 at a time and pre-warm defaults to 8, so this
+ *   serves several machines' cold misses at once; more parallel downloads from one CDN add
+ *   no throughput.
+ * - 64 in all: the repository cannot take every socket from the builds and API origins, and
+ *   the upstream side stays far below common descriptor limits (1024 on Linux, 256 on macOS),
+ *   leaving the rest to clients and the cache's files.
+ * - Kept alive (a TLS handshake costs more than most registry bodies); up to 8 idle per origin,
+ *   closed after 4 s, before the 5 s keep-alive of Node servers and many proxies, so a request
+ *   rarely lands on a socket the server is closing (that case is retried as a network error).
+ */
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: 48, maxTotalSockets: 64, maxFreeSockets: 8, timeout: 4000 };
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** The URL a redirect points to, read the way got reads it; undefined if it is not a URL. */
+function redirectTarget(location: string, base: string): URL | undefined {
+  try {
+    return new URL(Buffer.from(location, 'binary').toString(), base);
+  } catch {
+    return undefined;
+  }
+}
+
+interface Attempt extends UpstreamResponse {
+  /** A redirect to another origin, not followed: where it pointed. */
+  refusedRedirect?: string;
+}
+
 export class UpstreamClient {
   readonly health: UpstreamHealth = { reachable: undefined };
   private failuresInARow = 0;
   private readonly listeners = new Set<(health: UpstreamHealth) => void>();
+  private readonly agents = { http: new HttpAgent(AGENT_OPTIONS), https: new HttpsAgent(AGENT_OPTIONS) };
 
   constructor(
     private config: UpstreamConfig,
@@ -75,6 +136,12 @@ export class UpstreamClient {
     return this.config.enabled;
   }
 
+  /** Closes idle upstream connections (those in use end with their requests). */
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
   private probeTimer: NodeJS.Timeout | undefined;
 
   /**
@@ -88,6 +155,9 @@ export class UpstreamClient {
       const started = performance.now();
       got(`${this.config.url}/names`, {
         method: 'HEAD',
+        agent: this.agents,
+        // Any answer will do, a redirect included; never go elsewhere to get one.
+        followRedirect: false,
         throwHttpErrors: false,
         retry: { limit: 0 },
         timeout: { request: this.config.timeoutMs },
@@ -135,18 +205,27 @@ export class UpstreamClient {
   }
 
   /** One attempt: resolves once response headers arrive. */
-  private attempt(url: string, options: OpenOptions): Promise<UpstreamResponse> {
+  private attempt(url: string, options: OpenOptions): Promise<Attempt> {
     const t = this.config.timeoutMs;
+    const origin = new URL(url).origin;
     // A signal of its own per request: got keeps listening to the signal it is given even
     // after the body is done, and would then raise an error nobody handles.
     const controller = new AbortController();
     const onAbort = () => controller.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const request: GotRequest = got.stream(url, {
+      agent: this.agents,
       decompress: false,
       throwHttpErrors: false,
-      followRedirect: true,
-      maxRedirects: 3,
+      // Another origin is never asked: the upstream (or whoever can answer for it) could point
+      // the mirror at any host, internal ones included, and have the answer stored and served
+      // back. The scheme counts too, so an https upstream is not downgraded to http. (got also
+      // asks this of every final response, so it must stay a plain predicate.)
+      followRedirect: (response: PlainResponse) => {
+        const { location } = response.headers;
+        return REDIRECT_STATUSES.has(response.statusCode) && location !== undefined && redirectTarget(location, response.url)?.origin === origin;
+      },
+      maxRedirects: MAX_REDIRECTS,
       retry: { limit: 0 },
       timeout: { lookup: t, connect: t, secureConnect: t, response: t, socket: t },
       headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...options.headers },
@@ -156,14 +235,66 @@ export class UpstreamClient {
     request.once('end', unlink).once('close', unlink).once('error', unlink);
     // Errors after the body was consumed (a late abort) have no reader left; drop them here.
     request.on('error', () => undefined);
+    request.on('redirect', (next: GotOptions, response: PlainResponse) => {
+      this.metrics.upstreamRedirects.inc({ kind: options.kind, outcome: 'followed' });
+      this.log.info({ event: 'upstream_redirect', kind: options.kind, outcome: 'followed', status: response.statusCode, from: response.url, to: String(next.url) }, 'following a same-origin upstream redirect');
+    });
     return new Promise((resolve, reject) => {
-      const onError = (error: unknown) => reject(describe(error));
+      const onError = (error: unknown) => {
+        const failure = asUpstreamError(error);
+        if (failure.reason === 'redirect') {
+          this.metrics.upstreamRedirects.inc({ kind: options.kind, outcome: 'too_many' });
+          this.log.warn({ event: 'upstream_redirect', kind: options.kind, outcome: 'too_many', url }, failure.message);
+        }
+        reject(failure);
+      };
       request.once('error', onError);
       request.once('response', (response: { statusCode: number; headers: IncomingHttpHeaders; url: string }) => {
         request.off('error', onError);
-        resolve({ status: response.statusCode, headers: response.headers, body: request, url: response.url });
+        this.holdToMinimumRate(request, options.kind, url);
+        // A redirect that comes out here is one the predicate above turned down.
+        const { location } = response.headers;
+        const refused = REDIRECT_STATUSES.has(response.statusCode) && location !== undefined ? (redirectTarget(location, response.url)?.href ?? location) : undefined;
+        resolve({ status: response.statusCode, headers: response.headers, body: request, url: response.url, ...(refused !== undefined ? { refusedRedirect: refused } : {}) });
       });
     });
+  }
+
+  /**
+   * The overall deadline of a body, as a rate: once UPSTREAM_TIMEOUT has passed since the
+   * headers, the bytes read must average at least UPSTREAM_MIN_RATE per second, or the body is
+   * destroyed with a SlowBodyError. The idle timeout alone lets a byte every few seconds hold
+   * a key, and everyone waiting for it, forever. It also ends a body nobody reads.
+   */
+  private holdToMinimumRate(body: GotRequest, kind: string, url: string): void {
+    const { timeoutMs: graceMs, minBytesPerSecond: floor } = this.config;
+    const started = performance.now();
+    const timer = setInterval(
+      () => {
+        const ms = performance.now() - started;
+        const bytes = body.downloadProgress.transferred;
+        if (ms < graceMs || bytes >= (floor * ms) / 1000) return;
+        clearInterval(timer);
+        const error = new SlowBodyError(bytes, ms, floor);
+        this.metrics.upstreamErrors.inc({ kind, reason: 'too_slow' });
+        this.log.warn({ event: 'upstream_too_slow', kind, url, bytes, ms: Math.round(ms), minBytesPerSecond: floor }, error.message);
+        body.destroy(error);
+      },
+      // Checked often enough to end within about a quarter of the grace period past it.
+      Math.min(1000, Math.max(25, graceMs / 4)),
+    );
+    timer.unref();
+    const stop = () => clearInterval(timer);
+    body.once('end', stop).once('close', stop).once('error', stop);
+  }
+
+  /** Ends a redirect to another origin: its body is dropped and the caller told why. */
+  private refuseRedirect(url: string, kind: string, response: Attempt): never {
+    response.body.destroy();
+    this.metrics.upstreamRedirects.inc({ kind, outcome: 'refused' });
+    const message = `upstream redirected to another origin (${response.refusedRedirect}); not followed`;
+    this.log.warn({ event: 'upstream_redirect', kind, outcome: 'refused', status: response.status, from: url, to: response.refusedRedirect }, message);
+    throw new UpstreamError('redirect', message, response.status);
   }
 
   /**
@@ -184,14 +315,16 @@ export class UpstreamClient {
         this.metrics.upstreamRequests.inc({ kind: options.kind, status: String(response.status) });
         if (response.status < 500) {
           this.recordHealth(true, undefined, Math.round(latency));
+          if (response.refusedRedirect !== undefined) this.refuseRedirect(url, options.kind, response);
           return response;
         }
         response.body.destroy();
         failure = new UpstreamError('status', `upstream answered ${response.status}`, response.status);
         waitMs = retryAfterMs(response.headers['retry-after']);
       } catch (error) {
-        failure = describe(error);
-        if (failure.reason === 'aborted') throw failure;
+        failure = asUpstreamError(error);
+        // A redirect refused is the upstream's answer, not a failure to get one: not retried.
+        if (failure.reason === 'aborted' || failure.reason === 'redirect') throw failure;
       }
       this.metrics.upstreamErrors.inc({ kind: options.kind, reason: failure.reason });
       const elapsed = Math.round(performance.now() - started);
@@ -213,8 +346,8 @@ export class UpstreamClient {
       try {
         return { status: response.status, headers: response.headers, body: await this.readBody(response, options) };
       } catch (error) {
-        const failure = describe(error);
-        if (failure.reason === 'too_large' || failure.reason === 'aborted' || attempt >= this.config.retryAttempts) throw failure;
+        const failure = asUpstreamError(error);
+        if (failure.reason === 'too_large' || failure.reason === 'aborted' || failure instanceof SlowBodyError || attempt >= this.config.retryAttempts) throw failure;
         this.metrics.upstreamErrors.inc({ kind: options.kind, reason: failure.reason });
         this.log.info({ event: 'upstream_retry', url, kind: options.kind, attempt: attempt + 1, error: failure.message }, 'retrying upstream body');
         await sleep(backoffDelay(attempt + 1, this.config.retryDelayMs), options.signal);

@@ -206,6 +206,12 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
       invalidate(keys.status, keys.disk);
       return;
     }
+    case 'upstream-identity': {
+      const { from, to } = event.change;
+      const key = from.fingerprint === to.fingerprint ? `same key ${to.fingerprint}` : `key ${to.fingerprint}, was ${from.fingerprint}`;
+      live.activity('warn', `Upstream changed to ${to.url}`, `${key}; was ${from.url}`);
+      return;
+    }
   }
 }
 

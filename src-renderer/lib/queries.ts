@@ -53,7 +53,7 @@ export function useCachePage(query: Omit<CacheListQuery, 'page'>, page: number, 
 /** A message for any error the client throws. */
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) {
-    if (error.status === 401) return 'The mirror refused the access token. Reload the dashboard from the mirror’s own address.';
+    if (error.status === 401) return 'The mirror no longer accepts this dashboard’s sign-in. Run `hexhub dashboard` for a new sign-in link.';
     if (error.status === 403) return `Refused: ${error.body.message}`;
     return error.body.message || `HTTP ${error.status}`;
   }

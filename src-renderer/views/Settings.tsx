@@ -1,10 +1,11 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useId, useState, type ReactNode } from 'react';
-import type { Settings, SettingName, SettingsResponse } from '../../src-shared/contract';
+import { ApiError } from '../../src-shared/api-client';
+import type { Settings, SettingName, SettingsPatch, SettingsResponse, UpstreamChange } from '../../src-shared/contract';
 import { api } from '../api';
 import { capToDraft, draftToCap, SizeCapInput, type CapDraft } from '../components/size-cap';
 import { Icon } from '../components/icons';
-import { Card, Loading, PageHeader, QueryError, Switch } from '../components/ui';
+import { Card, ConfirmDialog, Loading, PageHeader, QueryError, Switch } from '../components/ui';
 import { useToast } from '../components/toasts';
 import { errorMessage, fieldErrors, keys, useSettings } from '../lib/queries';
 import { setTheme, useTheme, type ThemeChoice } from '../lib/theme';
@@ -51,6 +52,32 @@ function toPatch(draft: Draft, values: Settings): { patch: Partial<Settings>; er
   return { patch: patch as Partial<Settings>, errors };
 }
 
+/** Old and new upstream side by side: what every build on this machine will trust from now on. */
+function UpstreamChangeSummary({ change }: { change: UpstreamChange }) {
+  const sameKey = change.from.fingerprint === change.to.fingerprint;
+  return (
+    <>
+      <p>Every build on this machine will get its packages from the new upstream, checked against its key.</p>
+      <dl className="identity-change">
+        <dt>Now</dt>
+        <dd>
+          <span className="mono break">{change.from.url}</span>
+          <span className="mono break small" data-testid="fingerprint-from">{change.from.fingerprint}</span>
+        </dd>
+        <dt>New</dt>
+        <dd>
+          <span className="mono break">{change.to.url}</span>
+          <span className="mono break small" data-testid="fingerprint-to">{change.to.fingerprint}</span>
+        </dd>
+      </dl>
+      <p className="small">
+        {sameKey ? 'The signing key stays the same.' : 'The signing key changes: compare the new fingerprint with the one its publisher gives.'} What was stored under the
+        current upstream is checked again before it is served.
+      </p>
+    </>
+  );
+}
+
 export function SettingsView() {
   const settings = useSettings();
   return (
@@ -72,9 +99,15 @@ function SettingsForm({ settings }: { settings: SettingsResponse }) {
   const [base, setBase] = useState<Settings>(settings.values);
   const [clientErrors, setClientErrors] = useState<Partial<Record<SettingName, string>>>({});
   const [savedAt, setSavedAt] = useState<number | null>(null);
+  // A change of upstream URL or key comes back as 409 with both identities, to be confirmed.
+  const [upstreamChange, setUpstreamChange] = useState<{ patch: Partial<Settings>; change: UpstreamChange } | null>(null);
   const save = useMutation({
-    mutationFn: (patch: Partial<Settings>) => api.updateSettings(patch),
+    mutationFn: (patch: SettingsPatch) => api.updateSettings(patch),
+    onError: (error, patch) => {
+      if (error instanceof ApiError && error.status === 409 && error.body.upstreamChange) setUpstreamChange({ patch, change: error.body.upstreamChange });
+    },
     onSuccess: (data) => {
+      setUpstreamChange(null);
       client.setQueryData(keys.settings, data);
       void client.invalidateQueries({ queryKey: keys.status });
       setBase(data.values);
@@ -98,7 +131,8 @@ function SettingsForm({ settings }: { settings: SettingsResponse }) {
   const errors: Partial<Record<string, string>> = { ...serverErrors, ...clientErrors };
   const fixed = settings.fixedByEnv;
   const unknownErrors = Object.entries(serverErrors).filter(([name]) => !(name in base));
-  const generalError = save.isError && Object.keys(serverErrors).length === 0 ? errorMessage(save.error) : null;
+  const confirming = save.error instanceof ApiError && save.error.status === 409 && upstreamChange !== null;
+  const generalError = save.isError && !confirming && Object.keys(serverErrors).length === 0 ? errorMessage(save.error) : null;
 
   const edit = (change: (d: Draft) => Draft) => {
     setDraft((d) => change(d));
@@ -172,7 +206,17 @@ function SettingsForm({ settings }: { settings: SettingsResponse }) {
             {errors.upstreamEnabled ? <p className="field-error">{errors.upstreamEnabled}</p> : null}
           </div>
         </div>
-        <Field name="publicKeyPem" label="Repository public key" fixed={fixed.publicKeyPem} error={errors.publicKeyPem} hint="PEM text; registry signatures are checked against it.">
+        <Field
+          name="publicKeyPem"
+          label="Repository public key"
+          fixed={fixed.publicKeyPem}
+          error={errors.publicKeyPem}
+          hint={
+            <>
+              PEM text; registry signatures are checked against it. Now: <span className="mono" data-testid="key-fingerprint">{settings.publicKeyFingerprint}</span>
+            </>
+          }
+        >
           {(props) => (
             <textarea
               {...props}
@@ -248,6 +292,20 @@ function SettingsForm({ settings }: { settings: SettingsResponse }) {
           Save changes
         </button>
       </div>
+      <ConfirmDialog
+        open={upstreamChange !== null}
+        title="Change the upstream?"
+        confirmLabel="Change upstream"
+        busy={save.isPending}
+        error={save.error instanceof ApiError && save.error.status === 409 ? undefined : save.error}
+        onCancel={() => {
+          setUpstreamChange(null);
+          save.reset();
+        }}
+        onConfirm={() => upstreamChange && save.mutate({ ...upstreamChange.patch, confirmUpstreamChange: upstreamChange.change.to })}
+      >
+        {upstreamChange ? <UpstreamChangeSummary change={upstreamChange.change} /> : null}
+      </ConfirmDialog>
     </form>
   );
 }

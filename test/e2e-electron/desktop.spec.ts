@@ -43,6 +43,8 @@ test.beforeAll(async () => {
     },
   });
   page = await app.firstWindow();
+  // The window signs in through a one-time link, whose page moves on to the dashboard.
+  await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/$/);
   await page.waitForLoadState('domcontentloaded');
 });
 

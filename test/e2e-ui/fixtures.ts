@@ -70,7 +70,7 @@ export interface Hub {
   /** Stops the server and starts a new one on the same data dir (and port, with samePort). */
   restart(env?: Record<string, string>, options?: { samePort?: boolean; whileDown?: () => Promise<void> }): Promise<void>;
   stop(): Promise<void>;
-  /** Opens the dashboard at a view and waits until its event stream is live. */
+  /** Signs in (once per browser context), opens the dashboard at a view and waits until its event stream is live. */
   open(page: Page, hash?: string): Promise<void>;
 }
 
@@ -141,6 +141,13 @@ export const test = base.extend<{ hub: Hub; hubEnv: Record<string, string>; hubT
       },
       stop,
       async open(page, hash = '#/overview') {
+        // Signed in as a user is: through a one-time link, which sets the session cookie.
+        const cookie = `hexhub-session-${new URL(server.url).port}`;
+        if (!(await page.context().cookies(server.url)).some((c) => c.name === cookie)) {
+          await page.goto((await hub.api.loginLink()).url);
+          await page.waitForURL((url) => url.origin === server.url && url.pathname === '/');
+          await expect(page.locator('[data-connection="live"]')).toBeVisible();
+        }
         await page.goto(`${server.url}/${hash}`);
         await expect(page.locator('[data-connection="live"]')).toBeVisible();
       },

@@ -1,5 +1,6 @@
 // One-click setup from the dashboard, on a temporary HOME given to the server (never the
-// real one): preview the exact changes, apply, see mix pointing here, undo.
+// real one): preview the exact changes (and nothing else of the files), apply, see mix
+// pointing here, undo.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ test('sets up this machine with a preview, and undoes it', async ({ hub, page })
   const home = await mkdtemp(join(tmpdir(), 'hexhub-ui-home-'));
   try {
     await mkdir(join(home, '.hex'));
-    const hexConfig = '{api_key,<<"abc">>}.\n';
+    const hexConfig = '{api_key,<<"ui-secret-api-key">>}.\n';
     await writeFile(join(home, '.hex/hex.config'), hexConfig);
     await hub.restart({ HOME: home, SHELL: '/bin/bash', XDG_CONFIG_HOME: '', ZDOTDIR: '', HEX_HOME: '', HEX_MIRROR: '', HEX_CDN: '' });
     await hub.open(page, '#/settings');
@@ -22,6 +23,8 @@ test('sets up this machine with a preview, and undoes it', async ({ hub, page })
     const dialog = page.getByRole('dialog');
     await expect(dialog).toContainText(`+{mirror_url,<<"${hub.url}">>}.`);
     await expect(dialog).toContainText(`export HEX_MIRROR='${hub.url}'`);
+    // The entry next to mirror_url holds a key: the preview shows the changed entry alone.
+    await expect(dialog).not.toContainText('ui-secret-api-key');
     await dialog.getByRole('button', { name: 'Apply' }).click();
     await expect(dialog).toBeHidden();
     await expect(card.locator('.setup-client').first()).toContainText('this mirror');

@@ -1,10 +1,13 @@
-// A web page from another origin cannot drive the control API or read the token, and a
-// page reached through a rebinding host name gets 403 even with the right token.
+// A web page from another origin cannot drive the control API or read the token, a page
+// reached through a rebinding host name gets 403 even with the right token, and a browser
+// signs in only through a one-time link (the page never carries the token).
 import { chromium } from '@playwright/test';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { writeSignInPage } from '../../src-main/cli/browser.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
-import { chromiumMissing, expect, hasChromium, test } from './fixtures.js';
+import { chromiumMissing, expect, hasChromium, snapshot, test } from './fixtures.js';
 
 test.skip(!hasChromium, chromiumMissing);
 
@@ -109,5 +112,46 @@ test('a page reached through a rebinding host name gets 403, even with the token
     expect(api.body).toMatch(/is not this server/);
   } finally {
     await browser.close();
+  }
+});
+
+test('a browser signs in through the one-time link `hexhub dashboard` opens, and nowhere else', async ({ hub, page, browser }) => {
+  // Not signed in: a page that says how, and no dashboard.
+  const bare = await page.goto(`${hub.url}/`);
+  expect(bare?.status()).toBe(401);
+  await expect(page.getByRole('heading', { name: 'Sign in to HexHub' })).toBeVisible();
+  await expect(page.getByText('hexhub dashboard', { exact: true })).toBeVisible();
+  expect(await page.content()).not.toContain(hub.token);
+  await snapshot(page, 'sign-in');
+
+  // The link arrives the way `hexhub dashboard` hands it over: a private file page that moves
+  // on to it (a cross-site navigation for the browser), then the dashboard itself.
+  const link = (await hub.api.loginLink()).url;
+  const file = await writeSignInPage(link, hub.dataDir);
+  await page.goto(pathToFileURL(file).href);
+  await page.waitForURL(`${hub.url}/#/overview`);
+  await expect(page.locator('[data-connection="live"]')).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
+  const cookies = await page.context().cookies(hub.url);
+  expect(cookies).toEqual([expect.objectContaining({ name: `hexhub-session-${new URL(hub.url).port}`, httpOnly: true, sameSite: 'Strict' })]);
+  expect(await page.evaluate(() => document.cookie)).toBe('');
+  expect(await page.content()).not.toContain(hub.token);
+  // The page secret left the address bar and history; a reload finds it in this origin's storage.
+  expect(page.url()).not.toMatch(/session=/);
+  await page.reload();
+  await expect(page.locator('[data-connection="live"]')).toBeVisible();
+  // The cookie alone, as a page on another port of this host would get it, opens no API.
+  const cookieOnly = await fetch(`${hub.url}/-/api/status`, { headers: { cookie: `${cookies[0]!.name}=${cookies[0]!.value}` } });
+  expect(cookieOnly.status).toBe(401);
+
+  // The same link in another browser profile: used already.
+  const other = await browser.newContext();
+  try {
+    const second = await other.newPage();
+    expect((await second.goto(link))?.status()).toBe(401);
+    await expect(second.getByRole('heading', { name: 'Sign-in link used or expired' })).toBeVisible();
+    expect((await second.goto(`${hub.url}/`))?.status()).toBe(401);
+  } finally {
+    await other.close();
   }
 });

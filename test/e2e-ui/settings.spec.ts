@@ -1,6 +1,6 @@
 // Settings: inline errors from the API, values fixed by the environment, and changes that
 // survive a restart of the server (the open page reconnects on its own).
-import { chromiumMissing, expect, hasChromium, test } from './fixtures.js';
+import { chromiumMissing, expect, hasChromium, snapshot, test } from './fixtures.js';
 
 test.skip(!hasChromium, chromiumMissing);
 
@@ -48,7 +48,23 @@ test('the upstream URL can be changed when no environment variable fixes it', as
   await expect(page.locator('[data-field="upstreamUrl"] .field-error')).toHaveText(/must be an http/);
   await url.fill(hub.upstream.url);
   await page.getByRole('button', { name: 'Save changes' }).click();
+  // A new upstream is confirmed first, with both URLs and key fingerprints in view.
+  const dialog = page.getByRole('dialog', { name: 'Change the upstream?' });
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText('https://repo.hex.pm');
+  await expect(dialog).toContainText(hub.upstream.url);
+  const fingerprint = await page.getByTestId('key-fingerprint').textContent();
+  expect(fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+  await expect(dialog.getByTestId('fingerprint-from')).toHaveText(fingerprint!);
+  await expect(dialog.getByTestId('fingerprint-to')).toHaveText(fingerprint!);
+  await snapshot(page, 'settings-upstream-change');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  expect((await hub.api.settings()).values.upstreamUrl).toBe('https://repo.hex.pm');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await dialog.getByRole('button', { name: 'Change upstream' }).click();
   await expect(page.getByText('Saved. Changes apply at once.')).toBeVisible();
+  await expect(dialog).toBeHidden();
   await hub.restart({ UPSTREAM_URL: '' });
   await hub.open(page, '#/settings');
   await expect(page.getByLabel('Repository URL')).toHaveValue(hub.upstream.url);

@@ -131,17 +131,18 @@ describe('hexhub verify and status', () => {
   it('verify passes on a sound cache, fails on a damaged file and quarantines it', async () => {
     const dataDir = await tempDir();
     await run(['prewarm', 'jason', '--data-dir', dataDir], upstreamEnv(upstream.url));
-    const clean = await run(['verify', '--data-dir', dataDir]);
+    // verify checks records and tarballs against the configured upstream key, like serve does.
+    const clean = await run(['verify', '--data-dir', dataDir], upstreamEnv(upstream.url));
     expect(clean.code).toBe(0);
     expect(clean.stdout).toMatch(/verified 2 stored files .*: 2 ok, 0 damaged/);
     const file = join(dataDir, 'cache/tarballs/jason-1.4.1.tar');
     const bytes = await readFile(file);
     await writeFile(file, bytes.subarray(0, bytes.length - 10));
-    const damaged = await run(['verify', '--data-dir', dataDir]);
+    const damaged = await run(['verify', '--data-dir', dataDir], upstreamEnv(upstream.url));
     expect(damaged.code).toBe(1);
     expect(damaged.stdout).toMatch(/tarballs\/jason-1\.4\.1\.tar: size \d+ differs/);
     expect(damaged.stdout).toMatch(/quarantined: quarantine\//);
-    expect((await run(['verify', '--data-dir', dataDir])).code).toBe(0);
+    expect((await run(['verify', '--data-dir', dataDir], upstreamEnv(upstream.url))).code).toBe(0);
   });
 
   it('status prints what is cached and the disk use, locally and through a server', async () => {

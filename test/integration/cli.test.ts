@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 describe('hexhub serve', () => {
-  it('prints exactly one line once listening on --port 0, serves, and exits 0 on SIGTERM', async () => {
+  it('prints the listening line and a one-time dashboard sign-in link on --port 0, serves, and exits 0 on SIGTERM', async () => {
     const dir = await dataDir();
     const server = await serve(['--port', '0', '--data-dir', dir], upstreamEnv(upstream.url, { HEXHUB_PORT: '1' }));
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -43,7 +43,10 @@ describe('hexhub serve', () => {
     expect(reply.body.equals(repo.release('pkg0', '1.0.0')!.bytes)).toBe(true);
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
-    expect(server.stdout()).toBe(`HexHub mirror listening on ${server.url}\n`);
+    const [listening, signIn, ...rest] = server.stdout().split('\n');
+    expect(listening).toBe(`HexHub mirror listening on ${server.url}`);
+    expect(signIn).toMatch(new RegExp(`^Dashboard sign-in link \\(works once, within 15 minutes; \`hexhub dashboard\` makes another\\): ${server.url}/-/login\\?code=[\\w-]{43}$`));
+    expect(rest).toEqual(['']);
     // Logs are JSON lines on stderr, one per upstream fetch with outcome and timing.
     const fetches = server.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'upstream_fetch');
     expect(fetches.map((l) => [l.kind, l.outcome])).toEqual([['registry', 'stored'], ['tarball', 'stored']]);

@@ -204,7 +204,9 @@ describe('settings', () => {
     expect(Object.keys(bad.body.fields!).sort()).toEqual(['registryTtlSeconds', 'timeoutMs', 'upstreamUrl']);
     expect(bad.body.fields!.upstreamUrl).toMatch(/must be an http/);
     expect((await api.settings()).values.upstreamUrl).toBe('https://repo.hex.pm');
-    await api.updateSettings({ upstreamUrl: upstream.url });
+    // A new upstream is confirmed with the identity the server reports (see the security tests).
+    const unconfirmed = await expectApiError(api.updateSettings({ upstreamUrl: upstream.url }), 409);
+    await api.updateSettings({ upstreamUrl: upstream.url, confirmUpstreamChange: unconfirmed.body.upstreamChange!.to });
     expect((await httpGet(mirror.url, '/packages/plug')).status).toBe(200);
     expect((await expectApiError(api.updateSettings({ colour: 'red' } as never), 422)).body.fields).toEqual({ colour: 'not a setting' });
 
@@ -343,7 +345,7 @@ describe('one-click setup through the API', () => {
     expect(state.files.length).toBeGreaterThan(0);
     const dry = await api.applySetup({ dryRun: true, mirrorUrl: 'http://127.0.0.1:4999' });
     expect(dry.backup).toBeNull();
-    expect(dry.changes.some((c) => c.after.includes('http://127.0.0.1:4999'))).toBe(true);
+    expect(dry.changes.some((c) => c.diff.includes('http://127.0.0.1:4999'))).toBe(true);
     expect((await expectApiError(api.applySetup({ dryRun: true, mirrorUrl: 'ftp://x' }), 422)).body.fields).toHaveProperty('mirrorUrl');
   });
 });

@@ -98,7 +98,7 @@ describe('SIGKILL during 50 concurrent cold downloads', () => {
     expect(leftovers).toBeGreaterThan(0);
 
     // What was left behind: temporary files only (removed at the next start), nothing else.
-    const verify = await run(['verify', '--data-dir', dataDir], { HEXHUB_LOG_LEVEL: 'warn' }, 60_000);
+    const verify = await run(['verify', '--data-dir', dataDir], upstreamEnv(upstream.url, { HEXHUB_LOG_LEVEL: 'warn' }), 60_000);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/ 0 damaged or missing/);
     expect(await readdir(join(dataDir, 'tmp'))).toEqual([]);

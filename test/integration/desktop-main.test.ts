@@ -1,7 +1,7 @@
 // The desktop main process (dist/src-main/desktop/main.js) started as a whole under plain
 // Node, with only the `electron` module replaced (test/support/fake-electron; no Electron
 // binary can be installed here): the engine starts, the window gets the locked-down
-// settings and loads the dashboard, the tray and the IPC contract are in place, and SIGTERM
+// settings and signs in to the dashboard through a one-time link, the tray and the IPC contract are in place, and SIGTERM
 // quits cleanly with the engine stopped.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,7 +25,7 @@ interface Report {
   ready?: boolean;
   exitCode?: number;
   sandboxEnabled?: boolean;
-  windows: { options: { webPreferences: Record<string, unknown> }; navigationPolicy: boolean; windowOpenHandler: string; loaded?: { url: string; status: number; hasTokenMeta: boolean; csp: string | null } }[];
+  windows: { options: { webPreferences: Record<string, unknown> }; navigationPolicy: boolean; windowOpenHandler: string; loaded?: { requested: string; url: string; status: number; hasTokenMeta: boolean; dashboard: boolean; csp: string | null } }[];
   trays: { image: string; menu: string[]; tooltip: string }[];
   ipc: { channel: string; kind: string }[];
   permissionHandlers: number;
@@ -66,7 +66,9 @@ describe('the desktop main process', () => {
     expect(existsSync(String(window.options.webPreferences.preload))).toBe(true);
     expect(window.navigationPolicy).toBe(true);
     expect(window.windowOpenHandler).toBe('function');
-    expect(window.loaded).toMatchObject({ status: 200, hasTokenMeta: true });
+    // Signed in through a one-time link (the token reaches the page over IPC only, never in HTML).
+    expect(window.loaded).toMatchObject({ status: 200, hasTokenMeta: false, dashboard: true });
+    expect(window.loaded!.requested).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/-\/login\?code=[\w-]{43}$/);
     expect(window.loaded!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(window.loaded!.csp).toContain("default-src 'self'");
     expect(report!.sandboxEnabled).toBe(true);

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { API_PREFIX, TOKEN_HEADER } from '../../src-shared/contract.js';
+import { API_PREFIX, TOKEN_HEADER, type UpstreamChange } from '../../src-shared/contract.js';
 import type { HttpLimits } from '../../src-main/server/http-app.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { FixtureRepo } from '../support/hex-fixtures.js';
@@ -349,8 +349,8 @@ describe('hostile paths and names', () => {
       { target: `http://127.0.0.1:${box.port}/../../${SECRET_FILE}`, allowed: refuse },
       { target: `http://evil.example/packages/..%2f..%2f${SECRET_FILE}`, allowed: refuse },
       { target: '/packages/leaf\t', allowed: refuse },
-      // The router reads "*" as "/": the dashboard page, behind the same Host check.
-      { target: '*', allowed: [200, ...refuse] },
+      // The router reads "*" as "/": the dashboard page (its sign-in page without a session), behind the same Host check.
+      { target: '*', allowed: [401, ...refuse] },
       { target: '*', allowed: [403, ...refuse], host: `evil.example:${box.port}` },
       // A fragment is not part of the path: this is /packages/leaf.
       { target: '/packages/leaf#/../../' + SECRET_FILE, allowed: [200, ...refuse] },
@@ -914,12 +914,17 @@ describe('control API refusals', () => {
           expect(box.mirror.engine.settings().values.upstreamUrl).toBe(box.upstream.url);
           return;
         }
-        expect(reply.status).toBe(200);
+        // A valid new upstream is held for confirmation, naming what it would become.
+        expect(reply.status).toBe(409);
+        const change = (reply.json as { upstreamChange: UpstreamChange }).upstreamChange;
+        expect(box.mirror.engine.settings().values.upstreamUrl).toBe(box.upstream.url);
+        expect((await patch(box, { upstreamUrl: value, confirmUpstreamChange: change.to })).status).toBe(200);
         const taken = new URL(box.mirror.engine.settings().values.upstreamUrl);
+        expect(taken.href.replace(/\/$/, '')).toBe(change.to.url.replace(/\/$/, ''));
         expect(['http:', 'https:']).toContain(taken.protocol);
         expect(taken.hostname).not.toBe('');
         expect(taken.username + taken.password + taken.search + taken.hash).toBe('');
-        expect((await patch(box, { upstreamUrl: box.upstream.url })).status).toBe(200);
+        expect((await patch(box, { upstreamUrl: box.upstream.url, confirmUpstreamChange: change.from })).status).toBe(200);
       }),
       { seed: FUZZ_SEED, numRuns: 150 },
     );

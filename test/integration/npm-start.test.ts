@@ -36,10 +36,17 @@ describe.skipIf(!built || desktopRuns)('npm start without the desktop app', () =
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
     await expect.poll(() => out, { timeout: 20_000 }).toMatch(/HexHub mirror listening on (http:\/\/127\.0\.0\.1:\d+)/);
-    expect(out).toMatch(/running the headless mirror instead; open the address it prints for the dashboard/);
+    expect(out).toMatch(/running the headless mirror instead; the sign-in link it prints opens the dashboard/);
     expect(out).toMatch(/Electron's binary is not installed here|there is no display/);
     const url = /listening on (\S+)/.exec(out)![1]!;
-    expect((await fetch(`${url}/`)).status).toBe(200);
+    // The dashboard needs the printed one-time link; without it, a sign-in page.
+    expect((await fetch(`${url}/`)).status).toBe(401);
+    await expect.poll(() => out, { timeout: 5_000 }).toMatch(/sign-in link .*: (\S+\/-\/login\?code=\S+)/);
+    const link = /sign-in link .*: (\S+)/.exec(out)![1]!;
+    const signIn = await fetch(link);
+    expect(signIn.status).toBe(200);
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${url}/`, { headers: { cookie } })).status).toBe(200);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

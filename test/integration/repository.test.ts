@@ -44,7 +44,7 @@ describe('registry resources', () => {
     expect(reply.headers['cache-control']).toMatch(/max-age=\d+/);
     expect(reply.headers['x-hexhub-cache']).toBe('MISS');
     // What a client would do with it: verify and decode.
-    const record = decodePackage(openSigned(reply.body, loadPublicKey(testKeys().publicKeyPem)));
+    const record = decodePackage(await openSigned(reply.body, loadPublicKey(testKeys().publicKeyPem)));
     expect(record.releases.map((r) => r.version)).toEqual(['1.0.0', '1.1.0-rc.1+build.7']);
     // Stored on disk exactly as served.
     expect((await readFile(join(mirror.dataDir, 'cache/registry/packages/leaf'))).equals(reply.body)).toBe(true);

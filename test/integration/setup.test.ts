@@ -1,12 +1,14 @@
 // `hexhub setup` on a temporary HOME with real files: apply, re-apply, undo, the shells
-// reading what it wrote, refusals that leave everything as it was, and rebar3 using the
-// mirror because of the setup alone.
+// reading what it wrote, refusals that leave everything as it was, symbolic links kept,
+// the secrets around its blocks never shown, private backups, and rebar3 using the mirror
+// because of the setup alone.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApiClient } from '../../src-shared/api-client.js';
 import { run, serve, upstreamEnv } from '../support/cli.js';
 import { startFakeUpstream } from '../support/fake-upstream.js';
 import { FixtureRepo, testKeys } from '../support/hex-fixtures.js';
@@ -39,7 +41,8 @@ async function snapshot(root: string): Promise<Map<string, Buffer>> {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.name === 'data') continue; // the mirror's data dir, where backups go
-      if (entry.isDirectory()) await walk(path);
+      if (entry.isSymbolicLink()) files.set(path, Buffer.from(`symbolic link to ${await readlink(path)}`));
+      else if (entry.isDirectory()) await walk(path);
       else files.set(path, await readFile(path));
     }
   };
@@ -47,8 +50,13 @@ async function snapshot(root: string): Promise<Map<string, Buffer>> {
   return files;
 }
 
+/** The temporary HOME and nothing of the test runner's own mirror settings. */
+function homeEnv(env: Record<string, string> = {}): Record<string, string> {
+  return { HOME: home, SHELL: '/bin/bash', XDG_CONFIG_HOME: '', ZDOTDIR: '', HEX_HOME: '', MIX_XDG: '', HEX_MIRROR: '', HEX_CDN: '', ...env };
+}
+
 function setup(args: string[], env: Record<string, string> = {}) {
-  return run(['setup', '--data-dir', join(home, 'data'), ...args], { HOME: home, SHELL: '/bin/bash', XDG_CONFIG_HOME: '', ZDOTDIR: '', HEX_HOME: '', MIX_XDG: '', HEX_MIRROR: '', HEX_CDN: '', ...env });
+  return run(['setup', '--data-dir', join(home, 'data'), ...args], homeEnv(env));
 }
 
 /** A shell started the way the test names, in the temporary HOME, printing one variable. */
@@ -165,6 +173,191 @@ describe('hexhub setup', () => {
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/login shell is tcsh/);
     expect(await readFile(join(home, '.hex/hex.config'), 'utf8')).toBe(HEX_CONFIG);
+  });
+});
+
+// Startup files and hex.config hold tokens; each secret sits right next to where setup
+// writes, so a diff with context lines, or a whole file in an answer, would show it.
+const SECRETS = ['ghp_secretBashrcFirstLine', 'secretProfileLastLine', 'secretZshenvLastLine', 'secretHexApiKey'];
+
+async function writeSecretHome(): Promise<void> {
+  await writeFile(join(home, '.bashrc'), `export GITHUB_TOKEN=${SECRETS[0]}\n${DEBIAN_BASHRC}`);
+  await writeFile(join(home, '.profile'), `# ~/.profile\nexport AWS_SECRET_ACCESS_KEY=${SECRETS[1]}`);
+  await writeFile(join(home, '.zshenv'), `export OPENAI_API_KEY=${SECRETS[2]}\n`);
+  await writeFile(join(home, '.hex/hex.config'), `{api_key,<<"${SECRETS[3]}">>}.\n`);
+}
+
+function expectNoSecrets(shown: string): void {
+  for (const secret of SECRETS) expect(shown).not.toContain(secret);
+}
+
+/** The block setup writes into POSIX startup files, as a diff shows it being added. */
+function addedBlock(url: string): string {
+  return [`+export HEX_MIRROR='${url}'`, `+export HEX_BUILDS_URL='${url}'`, `+export HEX_CDN='${url}'`, '+# <<< hexhub <<<'].join('\n');
+}
+
+describe('what setup shows of the files it changes', () => {
+  beforeEach(writeSecretHome);
+
+  it('answers a dry run and an apply through the control API with the blocks and none of the secrets around them', async () => {
+    const dataDir = join(home, 'data');
+    const server = await serve(['--port', '0', '--data-dir', dataDir], homeEnv({ UPSTREAM_ENABLED: 'false' }));
+    try {
+      const api = createApiClient({ baseUrl: server.url, token: (await readFile(join(dataDir, 'token'), 'utf8')).trim() });
+      const dry = await api.applySetup({ dryRun: true, mirrorUrl: MIRROR });
+      const dryAnswer = JSON.stringify(dry);
+      expectNoSecrets(dryAnswer);
+      const bashrc = dry.changes.find((c) => c.path === join(home, '.bashrc'))!;
+      expect(bashrc).toMatchObject({ created: false, why: expect.stringMatching(/interactive bash/) });
+      expect(bashrc.diff).toContain(addedBlock(MIRROR));
+      expect(dry.changes.find((c) => c.path === join(home, '.hex/hex.config'))!.diff).toContain(`+{mirror_url,<<"${MIRROR}">>}.`);
+      expect(dry.changes.find((c) => c.path.endsWith('hexhub.fish'))!.created).toBe(true);
+
+      const applied = await api.applySetup({ mirrorUrl: MIRROR });
+      expectNoSecrets(JSON.stringify(applied));
+      expect(applied.changes.map((c) => c.diff)).toEqual(dry.changes.map((c) => c.diff));
+      const written = await readFile(join(home, '.bashrc'), 'utf8');
+      expect(written).toContain(`export GITHUB_TOKEN=${SECRETS[0]}`);
+      expect(written).toContain(`export HEX_MIRROR='${MIRROR}'`);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
+  it('prints the blocks and none of the secrets on --dry-run, on apply and when changing to another mirror', async () => {
+    const dry = await setup(['--mirror-url', MIRROR, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expectNoSecrets(dry.stdout + dry.stderr);
+    expect(dry.stdout).toContain(addedBlock(MIRROR));
+    expect(dry.stdout).toContain(`+{mirror_url,<<"${MIRROR}">>}.`);
+
+    const applied = await setup(['--mirror-url', MIRROR]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expectNoSecrets(applied.stdout + applied.stderr);
+
+    // Replacing the block: the diff runs from the old block to the new, with nothing of the lines around it.
+    const other = 'http://127.0.0.1:9999';
+    const change = await setup(['--mirror-url', other, '--dry-run']);
+    expect(change.code, change.stderr).toBe(0);
+    expectNoSecrets(change.stdout + change.stderr);
+    expect(change.stdout).toContain(`-export HEX_MIRROR='${MIRROR}'`);
+    expect(change.stdout).toContain(`+export HEX_MIRROR='${other}'`);
+    expect(change.stdout).toContain(`-{mirror_url,<<"${MIRROR}">>}.\n+{mirror_url,<<"${other}">>}.`);
+  });
+});
+
+describe('setup and symbolic links', () => {
+  const dotfiles = () => join(home, 'dotfiles');
+  const BASHRC = `export GITHUB_TOKEN=ghp_linked\n${DEBIAN_BASHRC}`;
+  const PROFILE = '# managed by my dotfiles\nexport PATH="$HOME/bin:$PATH"\n';
+
+  /** ~/.bashrc (a relative link) and ~/.profile (an absolute one) pointing into ~/dotfiles, as dotfile managers make them. */
+  async function linkDotfiles(): Promise<void> {
+    await mkdir(dotfiles());
+    await writeFile(join(dotfiles(), 'bashrc'), BASHRC, { mode: 0o640 });
+    await writeFile(join(dotfiles(), 'profile'), PROFILE, { mode: 0o600 });
+    await chmod(join(dotfiles(), 'bashrc'), 0o640);
+    await chmod(join(dotfiles(), 'profile'), 0o600);
+    await rm(join(home, '.bashrc'));
+    await symlink('dotfiles/bashrc', join(home, '.bashrc'));
+    await symlink(join(dotfiles(), 'profile'), join(home, '.profile'));
+  }
+
+  async function expectLinksAsMade(): Promise<void> {
+    expect((await lstat(join(home, '.bashrc'))).isSymbolicLink()).toBe(true);
+    expect(await readlink(join(home, '.bashrc'))).toBe('dotfiles/bashrc');
+    expect((await lstat(join(home, '.profile'))).isSymbolicLink()).toBe(true);
+    expect(await readlink(join(home, '.profile'))).toBe(join(dotfiles(), 'profile'));
+    expect((await stat(join(dotfiles(), 'bashrc'))).mode & 0o777).toBe(0o640);
+    expect((await stat(join(dotfiles(), 'profile'))).mode & 0o777).toBe(0o600);
+    // The temporary files of the atomic writes went into the targets' folder and are gone.
+    expect((await readdir(dotfiles())).sort()).toEqual(['bashrc', 'profile']);
+  }
+
+  it('writes through symlinked ~/.bashrc and ~/.profile into their targets, and undo leaves the links and targets as they were', async () => {
+    await linkDotfiles();
+    const applied = await setup(['--mirror-url', MIRROR]);
+    expect(applied.code, applied.stderr).toBe(0);
+    await expectLinksAsMade();
+    const bashrc = await readFile(join(dotfiles(), 'bashrc'), 'utf8');
+    expect(bashrc.startsWith('# >>> hexhub >>>')).toBe(true);
+    expect(bashrc.endsWith(BASHRC)).toBe(true);
+    expect(await readFile(join(dotfiles(), 'profile'), 'utf8')).toContain(`export HEX_CDN='${MIRROR}'`);
+    expect(shellSees(['bash', '-c', 'source ~/.bashrc; echo HEX_MIRROR=$HEX_MIRROR'], 'HEX_MIRROR')).toBe(MIRROR);
+    expect((await setup(['--mirror-url', MIRROR])).stdout).toMatch(/everything already points at this mirror/);
+
+    const undone = await setup(['--undo']);
+    expect(undone.code, undone.stderr).toBe(0);
+    await expectLinksAsMade();
+    expect(await readFile(join(dotfiles(), 'bashrc'), 'utf8')).toBe(BASHRC);
+    expect(await readFile(join(dotfiles(), 'profile'), 'utf8')).toBe(PROFILE);
+  });
+
+  it('does not undo through a link that now points elsewhere', async () => {
+    await linkDotfiles();
+    expect((await setup(['--mirror-url', MIRROR])).code).toBe(0);
+    await writeFile(join(dotfiles(), 'other-profile'), PROFILE);
+    await rm(join(home, '.profile'));
+    await symlink(join(dotfiles(), 'other-profile'), join(home, '.profile'));
+    const before = await snapshot(home);
+    const undone = await setup(['--undo']);
+    expect(undone.code).not.toBe(0);
+    expect(undone.stderr).toContain(`${join(home, '.profile')} is no longer a symbolic link to ${join(dotfiles(), 'profile')}`);
+    const after = await snapshot(home);
+    for (const [path, bytes] of before) expect(after.get(path)!.equals(bytes), path).toBe(true);
+  });
+
+  it('writes one block, once, into a file two startup files link to', async () => {
+    await writeFile(join(home, '.profile'), PROFILE);
+    await symlink('.profile', join(home, '.bash_profile'));
+    expect((await setup(['--mirror-url', MIRROR])).code).toBe(0);
+    expect(await readlink(join(home, '.bash_profile'))).toBe('.profile');
+    expect((await readFile(join(home, '.profile'), 'utf8')).split('# >>> hexhub >>>')).toHaveLength(2);
+    expect(shellSees(['bash', '-lc', 'echo HEX_MIRROR=$HEX_MIRROR'], 'HEX_MIRROR')).toBe(MIRROR);
+    expect((await setup(['--undo'])).code).toBe(0);
+    expect(await readFile(join(home, '.profile'), 'utf8')).toBe(PROFILE);
+    expect(await readlink(join(home, '.bash_profile'))).toBe('.profile');
+  });
+
+  it('refuses a dangling link or a link loop, changing nothing', async () => {
+    await symlink('dotfiles/profile', join(home, '.profile'));
+    await symlink('.zshenv', join(home, '.zshenv'));
+    const before = await snapshot(home);
+    const result = await setup(['--mirror-url', MIRROR]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${join(home, '.profile')} is a symbolic link to dotfiles/profile, which does not exist`);
+    expect(result.stderr).toContain(`${join(home, '.zshenv')} is a symbolic link that loops`);
+    const after = await snapshot(home);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [path, bytes] of before) expect(after.get(path)!.equals(bytes), path).toBe(true);
+    expect(existsSync(join(home, 'data/setup-backups'))).toBe(false);
+  });
+});
+
+describe('setup backups', () => {
+  /** Every folder and file under the backups: its permission bits, and whether it is a folder. */
+  async function modes(root: string): Promise<{ path: string; folder: boolean; mode: number }[]> {
+    const paths = [root, ...(await readdir(root, { recursive: true })).map((name) => join(root, name))];
+    return Promise.all(paths.map(async (path) => ({ path, ...(await stat(path).then((s) => ({ folder: s.isDirectory(), mode: s.mode & 0o777 }))) })));
+  }
+
+  function expectPrivate(found: { path: string; folder: boolean; mode: number }[]): void {
+    for (const { path, folder, mode } of found) expect(mode.toString(8), path).toBe(folder ? '700' : '600');
+  }
+
+  it('keeps the copies of startup files readable by their owner only, also those of older versions once touched', async () => {
+    const root = join(home, 'data/setup-backups');
+    expect((await setup(['--mirror-url', MIRROR])).code).toBe(0);
+    const made = await modes(root);
+    expect(made.filter((f) => f.folder)).toHaveLength(3); // setup-backups, the run, files/
+    expect(made.filter((f) => !f.folder)).toHaveLength(3); // the manifest, and copies of hex.config and .bashrc
+    expectPrivate(made);
+
+    // As an older version left them: readable by everyone.
+    for (const { path, folder } of made) await chmod(path, folder ? 0o755 : 0o644);
+    expect((await setup(['--undo'])).code).toBe(0);
+    expectPrivate(await modes(root));
   });
 });
 

@@ -58,11 +58,22 @@ export function serve(args: string[], env: Record<string, string>): Promise<Serv
   });
 }
 
+export interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs hexhub to completion. */
-export function run(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<Outcome> {
   assertBuilt();
+  return runCommand(HEXHUB, args, env, timeoutMs);
+}
+
+/** Runs a command to completion with its output collected; killed after `timeoutMs`. */
+export function runCommand(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<Outcome> {
   return new Promise((resolve) => {
-    const child = spawn(HEXHUB, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -448,7 +448,9 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
       const head = offset < body.length ? body.subarray(offset) : Buffer.alloc(0);
       return Buffer.concat([head, Buffer.alloc(size - head.length, 0x20)]);
     };
+    // About 20 writes a second; below 20 bytes/s, one byte every 1/rate seconds.
     const step = plan.rate ? Math.max(1, Math.floor(plan.rate / 20)) : 64 * 1024;
+    const pauseMs = plan.rate ? (step * 1000) / plan.rate : 0;
     let offset = 0;
     while (offset < limit) {
       if (res.destroyed || signal.aborted) return;
@@ -458,7 +460,7 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
       if (plan.rate || plan.cut) {
         // Wait until the chunk is handed to the kernel, so a cut happens after exactly `at` bytes.
         await new Promise<void>((r) => res.write(chunk, () => r()));
-        if (plan.rate) await sleep(50, undefined, { signal }).catch(() => undefined);
+        if (plan.rate) await sleep(pauseMs, undefined, { signal }).catch(() => undefined);
       } else if (!res.write(chunk)) {
         // Remove both listeners either way: a large body waits here many times, and the
         // leftover 'close' listeners used to pile up (MaxListenersExceededWarning).

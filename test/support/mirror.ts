@@ -32,7 +32,7 @@ export async function startMirror(upstreamUrl: string, env: Record<string, strin
       UPSTREAM_TIMEOUT: '2000',
       ...env,
     },
-    { host: '127.0.0.1', port: 0, dataDir: dir },
+    { host: env.HEXHUB_HOST ?? '127.0.0.1', port: 0, dataDir: dir },
   );
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({

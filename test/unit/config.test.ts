@@ -42,7 +42,8 @@ describe('loadConfig', () => {
 
   it('takes the public key as PEM text or as a path to a PEM file', () => {
     const pem = testKeys().publicKeyPem;
-    expect(loadConfig({ UPSTREAM_PUBLIC_KEY: pem }).upstream.publicKeyPem).toBe(pem.trim());
+    // Kept as the normalised SPKI PEM, whatever surrounded it.
+    expect(loadConfig({ UPSTREAM_PUBLIC_KEY: `  ${pem}\n\n` }).upstream.publicKeyPem).toBe(pem);
     const file = join(mkdtempSync(join(tmpdir(), 'hexhub-key-')), 'key.pem');
     writeFileSync(file, pem);
     expect(loadConfig({ UPSTREAM_PUBLIC_KEY: file }).upstream.publicKeyPem).toBe(pem);

@@ -44,9 +44,9 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const key = () => loadPublicKey(testKeys().publicKeyPem);
 
-function errorCode(fn: () => unknown): string {
+async function errorCode(fn: () => unknown): Promise<string> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     return error instanceof RegistryError ? error.code : `not a RegistryError: ${String(error)}`;
   }
@@ -90,10 +90,10 @@ describe('fake upstream', () => {
         expect(res.headers['last-modified']).toMatch(/GMT$/);
         expect(Number(res.headers['content-length'])).toBe(res.body.length);
         expect(res.body.subarray(0, 2).toString('hex')).toBe('1f8b'); // gzip body, sent as identity
-        const verified = verifyRegistryBody(res.body, key(), expect_);
+        const verified = await verifyRegistryBody(res.body, key(), expect_);
         expect(verified.kind).toBe(expect_.kind);
       }
-      const pkg = verifyRegistryBody((await fetchRaw(`${up.url}/packages/foo`)).body, key(), { kind: 'package', repository: 'hexpm', packageName: 'foo' });
+      const pkg = await verifyRegistryBody((await fetchRaw(`${up.url}/packages/foo`)).body, key(), { kind: 'package', repository: 'hexpm', packageName: 'foo' });
       if (pkg.kind !== 'package') throw new Error('expected package');
       expect(pkg.record.releases[0]!.outerChecksum).toBe(repo.release('foo', '2.0.0-rc.1+build.5')!.outerChecksum);
     });
@@ -340,17 +340,17 @@ describe('fake upstream', () => {
     it('badSignature serves registry records signed by another key', async () => {
       up.fault.badSignature({ path: '/packages/' });
       const pkg = await fetchRaw(`${up.url}/packages/bar`);
-      expect(errorCode(() => verifyRegistryBody(pkg.body, key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }))).toBe('bad_signature');
+      expect(await errorCode(() => verifyRegistryBody(pkg.body, key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }))).toBe('bad_signature');
       expect(pkg.headers.etag).toBe(`"${md5(pkg.body)}"`);
       // Out of scope: still genuine.
       const names = await fetchRaw(`${up.url}/names`);
-      expect(verifyRegistryBody(names.body, key(), { kind: 'names', repository: 'hexpm' }).kind).toBe('names');
+      expect((await verifyRegistryBody(names.body, key(), { kind: 'names', repository: 'hexpm' })).kind).toBe('names');
     });
 
     it('wrongPackage serves another package record at /packages/NAME', async () => {
       const fault = up.fault.wrongPackage({ serve: 'foo' });
       const res = await fetchRaw(`${up.url}/packages/bar`);
-      expect(errorCode(() => verifyRegistryBody(res.body, key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }))).toBe('bad_package_name');
+      expect(await errorCode(() => verifyRegistryBody(res.body, key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }))).toBe('bad_package_name');
       // It is foo's genuine record, byte for byte.
       expect(res.body.equals(repo.packageBody('foo')!)).toBe(true);
       expect(fault.hits).toBe(1);
@@ -367,7 +367,7 @@ describe('fake upstream', () => {
         ['/packages/bar', { kind: 'package', repository: 'hexpm', packageName: 'bar' }],
       ] as const) {
         const res = await fetchRaw(up.url + path);
-        expect(errorCode(() => verifyRegistryBody(res.body, key(), expect_)), path).toBe('bad_repo_name');
+        expect(await errorCode(() => verifyRegistryBody(res.body, key(), expect_)), path).toBe('bad_repo_name');
       }
     });
 

@@ -6,6 +6,7 @@ import {
   isPrerelease,
   isRequirement,
   matches,
+  newestFirst,
   parseRequirement,
   parseVersion,
 } from '../../src-main/hex/versions.js';
@@ -231,5 +232,11 @@ describe('isPrerelease / parseVersion', () => {
     expect(() => parseVersion('1.2')).toThrow(InvalidVersionError);
     expect(() => parseVersion('1.2.3-')).toThrow(InvalidVersionError);
     expect(() => parseVersion('99999999999999999.0.0')).toThrow(InvalidVersionError);
+  });
+});
+
+describe('newestFirst', () => {
+  it('orders SemVer versions newest first and anything else after them, by text', () => {
+    expect(['1.0', '0.9.0', 'latest', '2.0.0-rc.1', '2.0.0', '10.0.0', '', '1.0.0.0'].sort(newestFirst)).toEqual(['10.0.0', '2.0.0', '2.0.0-rc.1', '0.9.0', '', '1.0', '1.0.0.0', 'latest']);
   });
 });

@@ -49,10 +49,22 @@ export class BrowserWindow extends EventEmitter {
     app.emit('web-contents-created', {}, this.webContents);
     record.windows.push({ options, navigationPolicy: this.webContents.listenerCount('will-navigate') > 0 });
   }
+  // Like Chromium: keeps the cookie a page sets and follows its meta refresh (the sign-in link).
   async loadURL(url) {
-    const response = await fetch(url);
+    const first = await fetch(url);
+    const cookie = first.headers.get('set-cookie')?.split(';')[0];
+    const refresh = /http-equiv="refresh" content="0;url=([^"]+)"/.exec(await first.text())?.[1];
+    const target = refresh ? new URL(refresh, url).href : url;
+    const response = await fetch(target, { headers: cookie ? { cookie } : {} });
     const html = await response.text();
-    record.windows.at(-1).loaded = { url, status: response.status, hasTokenMeta: html.includes('name="hexhub-token"'), csp: response.headers.get('content-security-policy') };
+    record.windows.at(-1).loaded = {
+      requested: url,
+      url: target,
+      status: response.status,
+      hasTokenMeta: html.includes('name="hexhub-token"'),
+      dashboard: html.includes('id="root"'),
+      csp: response.headers.get('content-security-policy'),
+    };
     record.windows.at(-1).windowOpenHandler = typeof this.webContents.windowOpenHandler;
     setTimeout(() => report({ ready: true }), 50);
   }

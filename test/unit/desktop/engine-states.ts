@@ -66,5 +66,6 @@ export const settingsEvent = (upstreamEnabled: boolean): ServerEvent => ({
       prewarmConcurrency: 8,
     },
     fixedByEnv: {},
+    publicKeyFingerprint: 'SHA256:test',
   },
 });

@@ -67,3 +67,16 @@ describe('upstream notifications', () => {
     expect(shown).toEqual([]);
   });
 });
+
+describe('upstream change notifications', () => {
+  it('tells every change of the upstream URL or key, with both fingerprints', () => {
+    const { shown, notifier } = setup();
+    const from = { url: 'https://repo.hex.pm', fingerprint: 'SHA256:old' };
+    notifier.handle({ type: 'upstream-identity', change: { from, to: { url: 'https://evil.example', fingerprint: 'SHA256:new' } }, at: 1 });
+    notifier.handle({ type: 'upstream-identity', change: { from, to: { url: 'https://mirror.example', fingerprint: 'SHA256:old' } }, at: 2 });
+    expect(shown).toEqual([
+      { title: 'Upstream changed', body: 'HexHub now mirrors https://evil.example (key SHA256:new, was SHA256:old); was https://repo.hex.pm. If you did not do this, change it back in Settings.' },
+      { title: 'Upstream changed', body: 'HexHub now mirrors https://mirror.example (same key SHA256:old); was https://repo.hex.pm. If you did not do this, change it back in Settings.' },
+    ]);
+  });
+});

@@ -43,7 +43,7 @@ function fakePrompts(answer = true) {
   return { prompts, shown };
 }
 
-const change = (path: string, before: string | null = 'old'): SetupChange => ({ path, why: 'Hex (mix) mirror_url', before, after: 'new', diff: '' });
+const change = (path: string, created = false): SetupChange => ({ path, why: 'Hex (mix) mirror_url', created, diff: '' });
 
 describe('copy export', () => {
   it('puts the export line for this mirror on the clipboard', () => {
@@ -59,7 +59,7 @@ describe('set up HEX_MIRROR', () => {
     let applied = 0;
     const outcome = await setUpMirror({
       mirrorUrl: MIRROR,
-      plan: async () => [change('/home/me/.hex/hex.config'), change('/home/me/.profile', null)],
+      plan: async () => [change('/home/me/.hex/hex.config'), change('/home/me/.profile', true)],
       apply: async () => (applied++, { changes: [change('/home/me/.hex/hex.config')], backup: '/data/setup-backups/1' }),
       prompts,
     });
@@ -128,7 +128,7 @@ describe('set up HEX_MIRROR', () => {
   });
 
   it('lists the files in its question', () => {
-    const question = setupQuestion(MIRROR, [change('/a'), change('/b', null)]);
+    const question = setupQuestion(MIRROR, [change('/a'), change('/b', true)]);
     expect(question.confirmLabel).toBe('Apply');
     expect(question.detail).toMatch(/• \/a\n {4}Hex \(mix\) mirror_url\n• \/b \(new file\)/);
     expect(question.detail).toContain('hexhub setup --undo');
