@@ -42,6 +42,8 @@ function sessionSecret(): string {
 }
 
 const token = desktopToken();
+// Read (and taken off the address bar) in the desktop window too, which signs in the same way.
+const secret = sessionSecret();
 
 // The page is always loaded from the engine's own origin (browser and desktop window alike).
-export const api: ApiClient = createApiClient({ baseUrl: '', token, ...(token ? {} : { sessionSecret: sessionSecret() }) });
+export const api: ApiClient = createApiClient({ baseUrl: '', token, sessionSecret: secret });

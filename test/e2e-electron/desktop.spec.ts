@@ -43,8 +43,9 @@ test.beforeAll(async () => {
     },
   });
   page = await app.firstWindow();
-  // The window signs in through a one-time link, whose page moves on to the dashboard.
-  await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  // The window signs in through a one-time link, whose page moves on to the dashboard (which
+  // then takes the page secret off the address bar).
+  await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/#\/overview$/);
   await page.waitForLoadState('domcontentloaded');
 });
 
@@ -66,7 +67,7 @@ const hook = <K extends keyof DesktopTestHooks>(name: K) =>
 test('the window opens on the dashboard', async () => {
   const dashboardUrl = await hook('dashboardUrl');
   expect(dashboardUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-  expect(page.url()).toBe(dashboardUrl);
+  expect(page.url()).toBe(`${dashboardUrl}#/overview`);
   await expect(page.locator('#root')).not.toBeEmpty();
   expect(await hook('windowVisible')).toBe(true);
 });
@@ -84,7 +85,7 @@ test('the dashboard gets its connection through the preload contract, and no Nod
     };
   });
   expect(bridge).toMatchObject({ keys: ['baseUrl', 'desktop', 'openExternal', 'token'], desktop: true, hasToken: true, require: 'undefined', process: 'undefined' });
-  expect(`${bridge.baseUrl}/`).toBe(page.url());
+  expect(`${bridge.baseUrl}/#/overview`).toBe(page.url());
   // The token from the bridge opens the control API, from the page's own origin.
   const status = await page.evaluate(async () => {
     const hexhub = (globalThis as { hexhub?: HexhubBridge }).hexhub!;

@@ -69,7 +69,8 @@ describe('the desktop main process', () => {
     // Signed in through a one-time link (the token reaches the page over IPC only, never in HTML).
     expect(window.loaded).toMatchObject({ status: 200, hasTokenMeta: false, dashboard: true });
     expect(window.loaded!.requested).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/-\/login\?code=[\w-]{43}$/);
-    expect(window.loaded!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    // The sign-in page moves on to the dashboard, handing it the session's page secret in the fragment.
+    expect(window.loaded!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#session=[\w-]{43}$/);
     expect(window.loaded!.csp).toContain("default-src 'self'");
     expect(report!.sandboxEnabled).toBe(true);
     expect(report!.permissionHandlers).toBe(2);
