@@ -289,7 +289,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
           log,
         });
         registerHealthRoutes(app, { storage, storageWritable: () => store.health.writable, upstream: healthView });
-        registerRepositoryRoutes(app, { config: getConfig, registry, mutable, releases, store, index, metrics, log });
+        registerRepositoryRoutes(app, { config: getConfig, registry, mutable, releases, store, index, catalog, upstream, metrics, log });
         await registerDashboard(app, guard, sessions);
         await app.listen({ host: config.host, port: config.port });
       } catch (error) {

@@ -319,7 +319,7 @@ export type ApiRoute = keyof ApiRoutes;
 
 /**
  * A file setup changes. Startup files and hex.config hold tokens and API keys, so only the part
- * setup owns is ever shown: its marked block, or hex.config's mirror_url entry.
+ * setup owns is ever shown: its marked block, or hex.config's mirror_url and api_url entries.
  */
 export interface SetupChange {
   /** The path as the user knows it (a symbolic link is edited through, and named here as the link). */
@@ -342,6 +342,9 @@ export interface SetupState {
   mirrorUrl: string;
   shell: string;
   mix: ClientSetting;
+  /** Where Hex (mix) sends API calls (HEX_API_URL or HEX_API, hex.config's api_url); here means the mirror's /api. */
+  hexApi: ClientSetting;
+  /** The hexpm repository as rebar3 3.19 reads it (HEX_CDN alone). */
   rebar3: ClientSetting;
   /** The variables in the mirror's own environment. */
   environment: Record<string, string | null>;

@@ -13,6 +13,7 @@ function printState(state: SetupState): void {
   const mark = (here: boolean) => (here ? 'this mirror' : 'not this mirror');
   process.stdout.write(`mirror: ${state.mirrorUrl}\n`);
   process.stdout.write(`mix (Hex):  ${state.mix.url}  [${state.mix.source}; ${mark(state.mix.pointsHere)}]\n`);
+  process.stdout.write(`Hex API:    ${state.hexApi.url}  [${state.hexApi.source}; ${mark(state.hexApi.pointsHere)}]\n`);
   process.stdout.write(`rebar3:     ${state.rebar3.url}  [${state.rebar3.source}; ${mark(state.rebar3.pointsHere)}]\n`);
   process.stdout.write(`shell (${state.shell}) now: ${Object.entries(state.environment).map(([k, v]) => `${k}=${v ?? '(unset)'}`).join(' ')}\n`);
   for (const file of state.files) process.stdout.write(`  ${file.path}: ${file.mirrorUrl ? `sets ${file.mirrorUrl}` : file.exists ? 'no HexHub block' : 'does not exist'}\n`);

@@ -25,6 +25,17 @@ export interface UpstreamConfig {
    * could hold its key (and every waiter) forever. Environment only.
    */
   minBytesPerSecond: number;
+  /**
+   * How long a client waits for the upstream when the store has an answer (an expired record,
+   * docs past their TTL): past it, the stored copy is served and the revalidation goes on in the
+   * background; and a request with no response headers by then marks the upstream unreachable.
+   */
+  revalidateBudgetMs: number;
+  /**
+   * How long a client waits for the upstream when the store has nothing for it (a cold miss):
+   * below Hex's own 15 s timeout, so the client gets a 504 with the reason, not a timeout of its own.
+   */
+  missBudgetMs: number;
 }
 
 export interface Config {
@@ -41,6 +52,8 @@ export interface Config {
   storage: StorageConfig;
   /** The background re-check of stored objects (see control/scrubber.ts). */
   scrub: { intervalSeconds: number; bytesPerSecond: number };
+  /** Docs older than this are revalidated with the upstream (authors may replace them). */
+  docsTtlSeconds: number;
   upstream: UpstreamConfig;
   /** Settings fixed by an environment variable, which the settings API may not change. */
   fixedByEnv: Partial<Record<SettingName, string>>;
@@ -314,6 +327,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     prewarmConcurrency: 0,
     logLevel,
     storage: storageConfig(env, field),
+    docsTtlSeconds: field('HEXHUB_DOCS_TTL', read(env, 'HEXHUB_DOCS_TTL') ?? 24 * 3600, integer(0, 365 * 24 * 3600)),
     scrub: {
       intervalSeconds: field('HEXHUB_SCRUB_INTERVAL', read(env, 'HEXHUB_SCRUB_INTERVAL') ?? 24 * 3600, integer(0, 365 * 24 * 3600)),
       bytesPerSecond: field('HEXHUB_SCRUB_RATE', read(env, 'HEXHUB_SCRUB_RATE') ?? 8, integer(1, 10_000)) * 1024 * 1024,
@@ -329,6 +343,8 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       retryAttempts: 0,
       retryDelayMs: 0,
       minBytesPerSecond: field('UPSTREAM_MIN_RATE', read(env, 'UPSTREAM_MIN_RATE') ?? 1024, integer(1, 1024 * 1024 * 1024)),
+      revalidateBudgetMs: field('HEXHUB_REVALIDATE_BUDGET', read(env, 'HEXHUB_REVALIDATE_BUDGET') ?? 2000, integer(0, 600_000)),
+      missBudgetMs: field('HEXHUB_MISS_BUDGET', read(env, 'HEXHUB_MISS_BUDGET') ?? 12_000, integer(1, 3_600_000)),
     },
     fixedByEnv,
   };

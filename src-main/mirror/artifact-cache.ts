@@ -21,13 +21,15 @@ import type { TransferOutcome, TransferView } from '../../src-shared/contract.js
 import { readTarball } from '../hex/tarball.js';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
-import { REPOSITORY_HEADERS, sendStored } from '../server/respond.js';
+import { REPOSITORY_HEADERS, sendStored, staleHeaders } from '../server/respond.js';
 import { drained, type BlobStore, type TempFile } from '../store/blob-store.js';
 import { restoreEntry, StorageError, type ObjectStorage } from '../store/object-storage.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
 import { backoffDelay, sleep } from '../upstream/backoff.js';
 import { asUpstreamError, SlowBodyError, UpstreamError, type UpstreamClient, type UpstreamResponse } from '../upstream/upstream-client.js';
+import { headerValue } from './api-types.js';
+import { withinClientDeadline } from './client-deadline.js';
 import { isMissingStatus } from './revalidating-cache.js';
 import type { ReleaseChecksums } from './registry-service.js';
 
@@ -48,6 +50,10 @@ export interface ArtifactSpec {
 interface Live {
   req: IncomingMessage;
   res: ServerResponse;
+  /** Set when the client was answered otherwise (its deadline passed): the transfer goes on without it. */
+  detached?: boolean;
+  /** The upstream has answered: from then on the body is on its way (and the minimum rate bounds it). */
+  upstreamAnswered?: boolean;
 }
 
 /** Told about every transfer, for the event stream and pre-warm progress. */
@@ -87,11 +93,13 @@ export class ArtifactCache {
   }
 
   /** Serves a stored copy; false if there is none usable (missing, or damaged on disk). */
-  async serveHit(req: IncomingMessage, res: ServerResponse, spec: ArtifactSpec, entry: CacheEntry, state = 'HIT'): Promise<boolean> {
+  /** `staleReason`: the copy is served although its revalidation failed or is still running (X-HexHub-Stale). */
+  async serveHit(req: IncomingMessage, res: ServerResponse, spec: ArtifactSpec, entry: CacheEntry, state = 'HIT', staleReason?: string): Promise<boolean> {
     const { sent, bytes } = await sendStored(req, res, this.store, spec.key, entry, {
       contentType: spec.contentType,
-      cacheControl: spec.cacheControl,
+      cacheControl: staleReason ? 'no-cache' : spec.cacheControl,
       cacheState: state,
+      ...(staleReason ? { extraHeaders: staleHeaders(staleReason) } : {}),
     });
     if (!sent) {
       // Shared storage: no local copy yet is normal; the transfer takes it from the bucket.
@@ -134,6 +142,21 @@ export class ArtifactCache {
     return { entry, fetched: true };
   }
 
+  /**
+   * Revalidates a stored object (docs past their TTL) with a conditional request: a 304 keeps
+   * it (validated now), a changed body is verified and replaces it atomically, the same body
+   * is not written again. One request however many ask; nobody is streamed to (clients are
+   * answered from the store). Resolves to the entry to serve.
+   */
+  revalidate(spec: ArtifactSpec, current: CacheEntry): Promise<CacheEntry | undefined> {
+    const running = this.inflight.get(spec.key);
+    if (running) return running;
+    const transfer = this.transfer(spec, undefined, current).finally(() => this.inflight.delete(spec.key));
+    this.inflight.set(spec.key, transfer);
+    transfer.catch(() => undefined);
+    return transfer;
+  }
+
   private notKept(key: string, cause?: unknown): HttpError {
     const why = cause ? `: ${(cause as Error).message}` : '';
     return new HttpError(507, `${key} could not be stored (${this.store.health.writable ? 'write failed' : 'the cache disk is full or not writable'})${why}`);
@@ -143,45 +166,63 @@ export class ArtifactCache {
   async fetchAndServe(req: IncomingMessage, res: ServerResponse, spec: ArtifactSpec): Promise<void> {
     this.metrics.misses.inc({ kind: spec.kind });
     const running = this.inflight.get(spec.key);
+    const label = describeRelease(spec);
     if (running) {
-      const entry = await running;
+      const entry = await withinClientDeadline(running, label);
       // Passed through without being kept (a full disk): this client gets its own pass-through.
       if (!entry) return this.fetchAndServe(req, res, spec);
       if (!(await this.serveHit(req, res, spec, entry, 'MISS'))) throw new HttpError(502, `${spec.key} could not be read back after download`);
       return;
     }
-    const live = { req, res };
+    const live: Live = { req, res };
     const transfer = this.transfer(spec, live).finally(() => this.inflight.delete(spec.key));
     this.inflight.set(spec.key, transfer);
-    const entry = await transfer.catch((error: unknown) => {
-      if (!res.headersSent) throw error;
-      res.destroy();
-      return undefined;
-    });
+    // Until the response has begun, the client waits only as long as it can; the transfer then
+    // goes on without it and keeps the object for the next request.
+    const entry = await withinClientDeadline(transfer, label, () => res.headersSent || live.upstreamAnswered === true)
+      .catch((error: unknown) => {
+        if (!res.headersSent) {
+          live.detached = true;
+          throw error;
+        }
+        res.destroy();
+        return undefined;
+      });
     // Spooled (not streamed live): serve the verified file now.
     if (entry && !res.headersSent) {
       if (!(await this.serveHit(req, res, spec, entry, 'MISS'))) throw new HttpError(502, `${spec.key} could not be read back after download`);
     }
   }
 
-  private async transfer(spec: ArtifactSpec, live?: Live): Promise<CacheEntry | undefined> {
+  /** `current`: the stored copy being revalidated, if this is a revalidation. */
+  private async transfer(spec: ArtifactSpec, live?: Live, current?: CacheEntry): Promise<CacheEntry | undefined> {
     const started = performance.now();
-    const restored = await this.restore(spec);
+    const restored = current ? undefined : await this.restore(spec);
     if (restored) return restored;
     const view: TransferView = { id: randomUUID(), key: spec.key, kind: spec.kind, bytes: 0, startedAt: Date.now() };
-    this.listener?.started(view);
+    // A revalidation shows as a transfer only once there is a new body to download.
+    let announced = false;
+    const announce = () => {
+      if (!announced) this.listener?.started(view);
+      announced = true;
+    };
+    if (!current) announce();
     const temp = this.store.createTemp();
     const hash = createHash('sha256');
     const gzipCheck = spec.kind === 'docs' ? new GzipCheck() : undefined;
     let received = 0;
     let total: number | undefined;
     let upstreamEtag: string | undefined;
-    let liveEtag: string | undefined;
+    let lastModified: string | undefined;
     let held: Buffer | undefined;
-    let liveOpen = live !== undefined;
-    live?.res.once('close', () => (liveOpen = false));
+    let closed = false;
+    live?.res.once('close', () => (closed = true));
+    // The client's response head, once the ETag is known before the body (see below). It goes
+    // out with the first chunk, not before: a body refused before any of it was sent gets a
+    // proper error answer, not a cut connection.
+    let liveHead: Record<string, string | number> | undefined;
     let spooling = true;
-    const streaming = () => live !== undefined && liveOpen && liveEtag !== undefined && live.res.headersSent;
+    const streaming = () => live !== undefined && !closed && !live.detached && liveHead !== undefined;
     /** The disk refused the object: drop the temporary file and pass the body through, if a client is being streamed to. */
     const stopSpooling = async (error: unknown) => {
       if (!spooling) return;
@@ -196,37 +237,54 @@ export class ArtifactCache {
     };
 
     const writeLive = async (chunk: Buffer) => {
-      if (!live || !liveOpen || liveEtag === undefined) return;
-      if (!live.res.write(chunk) && live.res.writableLength > LIVE_HIGH_WATER) await drained(live.res);
+      if (!streaming()) return;
+      if (!live!.res.headersSent) live!.res.writeHead(200, liveHead);
+      if (!live!.res.write(chunk) && live!.res.writableLength > LIVE_HIGH_WATER) await drained(live!.res);
+    };
+    /** Sends the last chunk and ends the client's response; false if there is no client to stream to. */
+    const endLive = (chunk: Buffer | undefined): boolean => {
+      if (!streaming()) return false;
+      if (!live!.res.headersSent) live!.res.writeHead(200, liveHead);
+      live!.res.end(chunk);
+      return true;
     };
 
     try {
       const { attempts, delayMs } = this.retry();
       for (let attempt = 0; ; attempt++) {
         const resumeFrom = received;
-        const response = await this.open(spec, resumeFrom, upstreamEtag);
+        const response = await this.open(spec, resumeFrom, upstreamEtag, resumeFrom === 0 ? current?.upstreamEtag : undefined);
         let skip = 0;
         try {
           if (resumeFrom === 0) {
-            if (isMissingStatus(response.status)) throw new HttpError(404, `${spec.key} does not exist upstream`);
+            if (live) live.upstreamAnswered = true;
+            if (current && response.status === 304) {
+              response.body.destroy();
+              gzipCheck?.dispose();
+              return await this.unchanged(spec, current, temp, 'not_modified');
+            }
+            if (current && response.status === 200) announce();
+            if (isMissingStatus(response.status)) throw new HttpError(404, `${describeRelease(spec)} does not exist upstream`);
             if (response.status !== 200) throw new HttpError(502, `upstream answered ${response.status} for ${spec.key}`);
             const length = Number(response.headers['content-length'] ?? NaN);
             total = Number.isFinite(length) ? length : undefined;
             if (total !== undefined && total > spec.maxBytes) throw new HttpError(502, `upstream ${spec.key} is ${total} bytes, over the ${spec.maxBytes}-byte limit`);
             upstreamEtag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
+            lastModified = headerValue(response.headers['last-modified'], 100);
             // The ETag must be known before the body is: the registry checksum for tarballs,
             // the upstream's for docs. Without one the body is verified first, then served.
-            liveEtag = spec.kind === 'tarball' ? (spec.checksums?.outer ? `"${spec.checksums.outer}"` : undefined) : upstreamEtag;
+            const liveEtag = spec.kind === 'tarball' ? (spec.checksums?.outer ? `"${spec.checksums.outer}"` : undefined) : upstreamEtag;
             if (total !== undefined) view.totalBytes = total;
-            if (live && liveEtag !== undefined && liveOpen) {
-              live.res.writeHead(200, {
+            if (live && liveEtag !== undefined) {
+              liveHead = {
                 ...REPOSITORY_HEADERS,
                 'content-type': spec.contentType,
                 ...(total !== undefined ? { 'content-length': total } : {}),
                 etag: liveEtag,
                 'cache-control': spec.cacheControl,
                 'x-hexhub-cache': 'MISS',
-              });
+                ...(lastModified !== undefined ? { 'last-modified': lastModified } : {}),
+              };
             }
           } else if (response.status === 200) {
             skip = resumeFrom; // the upstream ignored Range: drop what we already have
@@ -272,24 +330,24 @@ export class ArtifactCache {
       if (spooling) await closeTemp(temp).catch(stopSpooling);
       const sha256 = hash.digest('hex');
       await this.verify(spec, spooling ? temp.path : undefined, sha256, gzipCheck);
+      if (current?.sha256 === sha256) return await this.unchanged(spec, current, temp, 'unchanged', upstreamEtag);
       const now = Date.now();
       const meta = { size: received, sha256, ...(spec.kind === 'docs' && upstreamEtag ? { etag: upstreamEtag } : {}), ...(upstreamEtag ? { upstreamEtag } : {}), fetchedAt: now };
-      if (spooling) await this.storage.persist(temp.path, spec.key, meta, { immutable: true }).catch(stopSpooling);
+      // A revalidated object replaces the stored one; a first fetch never overwrites another's.
+      if (spooling) await this.storage.persist(temp.path, spec.key, meta, { immutable: !current }).catch(stopSpooling);
       if (!spooling) {
-        live!.res.end(held);
+        endLive(held);
         this.metrics.bytesServed.inc({ kind: spec.kind }, received);
         this.log.warn({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'passed_through', bytes: received, ms: Math.round(performance.now() - started) }, 'upstream passed through, not stored');
-        this.listener?.ended(view, 'passed', 'not kept: the cache disk is full or not writable');
+        if (announced) this.listener?.ended(view, 'passed', 'not kept: the cache disk is full or not writable');
         return undefined;
       }
-      const entry: CacheEntry = { ...describeKey(spec.key), ...meta, trust: spec.trust, validatedAt: now, lastUsedAt: now, hits: 0 };
+      const entry: CacheEntry = { ...describeKey(spec.key), ...meta, trust: spec.trust, ...(lastModified !== undefined ? { lastModified } : {}), validatedAt: now, lastUsedAt: now, hits: 0 };
       this.index.put(spec.key, entry);
-      if (live && liveEtag !== undefined && liveOpen) {
-        live.res.end(held);
-        this.metrics.bytesServed.inc({ kind: spec.kind }, received);
-      }
+      if (current) this.metrics.revalidations.inc({ kind: spec.kind, result: 'changed' });
+      if (endLive(held)) this.metrics.bytesServed.inc({ kind: spec.kind }, received);
       this.log.info({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'stored', bytes: received, ms: Math.round(performance.now() - started) }, 'upstream stored');
-      this.listener?.ended(view, 'stored');
+      if (announced) this.listener?.ended(view, 'stored');
       return entry;
     } catch (error) {
       gzipCheck?.dispose();
@@ -297,8 +355,8 @@ export class ArtifactCache {
       await this.store.discard(temp.path);
       const outcome = toHttpError(error, spec.key);
       this.log.warn({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'failed', status: outcome.status, error: outcome.message, ms: Math.round(performance.now() - started) }, 'upstream fetch failed');
-      if (live?.res.headersSent) live.res.destroy();
-      this.listener?.ended(view, 'failed', outcome.message);
+      if (live?.res.headersSent && !live.detached) live.res.destroy();
+      if (announced) this.listener?.ended(view, 'failed', outcome.message);
       throw outcome;
     }
   }
@@ -311,8 +369,19 @@ export class ArtifactCache {
     return restoreEntry(this.storage, this.index, spec.key, this.log, (meta) => spec.kind !== 'tarball' || !spec.checksums?.outer || spec.checksums.outer === meta.sha256);
   }
 
-  private open(spec: ArtifactSpec, from: number, etag: string | undefined): Promise<UpstreamResponse> {
-    const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-`, ...(etag ? { 'if-range': etag } : {}) } : {};
+  /** The stored copy is still the upstream's: validated now, nothing written. */
+  private async unchanged(spec: ArtifactSpec, current: CacheEntry, temp: TempFile, result: 'not_modified' | 'unchanged', upstreamEtag?: string): Promise<CacheEntry> {
+    temp.stream.destroy();
+    await this.store.discard(temp.path);
+    if (upstreamEtag) current.upstreamEtag = upstreamEtag;
+    this.index.markValidated(current);
+    this.metrics.revalidations.inc({ kind: spec.kind, result });
+    this.log.info({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: result }, `upstream ${result}`);
+    return current;
+  }
+
+  private open(spec: ArtifactSpec, from: number, etag: string | undefined, ifNoneMatch?: string): Promise<UpstreamResponse> {
+    const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-`, ...(etag ? { 'if-range': etag } : {}) } : ifNoneMatch ? { 'if-none-match': ifNoneMatch } : {};
     return this.upstream.open(spec.url, { kind: spec.kind, headers, signal: this.signal });
   }
 
@@ -348,17 +417,19 @@ export class ArtifactCache {
   }
 }
 
+/** "tarball plug 1.14.0", for what a client reads. */
+function describeRelease(spec: ArtifactSpec): string {
+  const { package: name, version } = describeKey(spec.key);
+  return `${spec.kind} ${name} ${version}`;
+}
+
 function toHttpError(error: unknown, key: string): HttpError {
   if (error instanceof HttpError) return error;
-  // got wraps what a body was destroyed with (a SlowBodyError, say) in an error of its own.
-  const cause = (error as { cause?: unknown } | undefined)?.cause;
-  if (cause instanceof UpstreamError) error = cause;
-  if (error instanceof UpstreamError) {
-    if (error.reason === 'offline') return new HttpError(503, `${key} is not cached and the upstream is disabled (offline mode)`);
-    if (error.reason === 'aborted') return new HttpError(503, 'the mirror is shutting down');
-    return new HttpError(error.reason === 'timeout' ? 504 : 502, `upstream failed for ${key}: ${error.message}`);
-  }
-  return new HttpError(502, `could not fetch ${key}: ${(error as Error).message}`);
+  // got's own errors (a body cut off mid-way) and those it wraps (a SlowBodyError) alike.
+  const failure = asUpstreamError(error);
+  if (failure.reason === 'offline') return new HttpError(503, `${key} is not cached and the upstream is disabled (offline mode)`);
+  if (failure.reason === 'aborted') return new HttpError(503, 'the mirror is shutting down');
+  return new HttpError(failure.reason === 'timeout' ? 504 : 502, `upstream failed for ${key}: ${failure.message}`);
 }
 
 async function closeTemp(temp: TempFile): Promise<void> {

@@ -63,6 +63,7 @@ export class RegistryService {
     return {
       key: kind === 'package' ? keys.package(packageName!) : kind === 'names' ? keys.names() : keys.versions(),
       kind: 'registry',
+      label: kind === 'package' ? `package ${packageName}` : `the registry's ${path}`,
       url: this.upstream.url + path,
       ttlMs: this.ttlMs(),
       maxBytes: MAX_REGISTRY_BYTES,

@@ -14,6 +14,7 @@ import { sendWithoutIo } from '../server/respond.js';
 import { keys } from '../store/keys.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { ArtifactCache, ArtifactSpec } from './artifact-cache.js';
+import { stillRunningAfter } from './client-deadline.js';
 import { upstreamBase } from './provenance.js';
 import type { RegistryService } from './registry-service.js';
 
@@ -150,10 +151,39 @@ export class ReleaseArtifacts {
     await this.artifacts.fetchAndServe(req, res, await this.verifiedTarballSpec(name, version));
   }
 
+  /**
+   * Docs can be replaced upstream at any time, so a stored copy older than the docs TTL is
+   * revalidated (a conditional request) before it is served, for at most the revalidation
+   * budget; past that, or when the upstream fails or is known to be down, the stored copy is
+   * served stale and the revalidation, if any, finishes in the background.
+   */
   async serveDocs(req: IncomingMessage, res: ServerResponse, name: string, version: string): Promise<void> {
     const spec = this.docsSpec(name, version);
-    const entry = this.index.get(spec.key);
-    if (entry && this.docsFromCurrentUpstream(entry) && (await this.artifacts.serveHit(req, res, spec, entry))) {
+    let entry = this.index.get(spec.key);
+    if (entry && !this.docsFromCurrentUpstream(entry)) entry = undefined;
+    let state = 'HIT';
+    let staleReason: string | undefined;
+    if (entry && Date.now() - entry.validatedAt >= this.config().docsTtlSeconds * 1000) {
+      if (!this.upstream.enabled) staleReason = 'upstream disabled (offline mode)';
+      else if (this.upstream.unreachable) staleReason = `upstream unreachable: ${this.upstream.health.lastError ?? 'no answer'}`;
+      else {
+        const revalidation = this.artifacts.revalidate(spec, entry);
+        const budget = this.upstream.revalidateBudgetMs;
+        if (await stillRunningAfter(revalidation, budget)) staleReason = `upstream did not answer within ${budget} ms; revalidating in the background`;
+        else {
+          const fresh = await revalidation.catch((error: Error) => {
+            staleReason = error.message;
+            return undefined;
+          });
+          if (fresh) [entry, state] = [fresh, 'REVALIDATED'];
+        }
+      }
+      if (staleReason) {
+        state = 'STALE';
+        this.metrics.staleServes.inc({ kind: 'docs' });
+      }
+    }
+    if (entry && (await this.artifacts.serveHit(req, res, spec, entry, state, staleReason))) {
       this.metrics.hits.inc({ kind: 'docs' });
       return;
     }

@@ -1,18 +1,22 @@
-// The Hex repository paths that HEX_MIRROR / HEX_CDN clients use, the /api proxy, and the
-// original HexHub's download endpoints. Each handler validates its names, then hands the
-// work to the registry, the revalidating cache or the artifact cache.
+// The Hex repository paths that HEX_MIRROR / HEX_CDN clients use (the /api paths, for
+// HEX_API_URL, are in api-routes.ts). Each handler validates its names, then hands the work
+// to the registry, the revalidating cache or the artifact cache.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { isPackageName, isVersion, parseReleaseFile } from '../hex/names.js';
+import { isPackageName, parseReleaseFile } from '../hex/names.js';
 import { loadPublicKey } from '../hex/registry.js';
 import type { Config } from '../config/config.js';
+import type { Catalog } from '../control/catalog.js';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
-import { sendBody, sendError, sendStored } from '../server/respond.js';
+import { sendBody, sendError, sendStored, staleHeaders } from '../server/respond.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
 import { keys, safeSegments } from '../store/keys.js';
+import type { UpstreamClient } from '../upstream/upstream-client.js';
+import { registerApiRoutes } from './api-routes.js';
+import { withClientDeadline } from './client-deadline.js';
 import { upstreamBase } from './provenance.js';
 import type { ReleaseArtifacts } from './release-artifacts.js';
 import type { RegistryService } from './registry-service.js';
@@ -25,17 +29,15 @@ export interface RepositoryDeps {
   releases: ReleaseArtifacts;
   store: BlobStore;
   index: CacheIndex;
+  /** For the /api paths: the package search's local catalog, the API pass-through. */
+  catalog: Catalog;
+  upstream: UpstreamClient;
   metrics: Metrics;
   log: Logger;
 }
 
 const OCTET = 'application/octet-stream';
 const SMALL_MAX = 64 * 1024 * 1024;
-const API_TYPES = { erlang: 'application/vnd.hex+erlang', json: 'application/json' } as const;
-
-function headerSafe(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, ' ').slice(0, 300);
-}
 
 export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryDeps): void {
   const { registry, mutable, releases, index, metrics, log } = deps;
@@ -48,7 +50,8 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
       const { raw: req } = request;
       const res = reply.raw;
       try {
-        await handler(req, res, request.params as Record<string, string>);
+        // However the upstream behaves, the client hears back before its own timeout.
+        await withClientDeadline(deps.config().upstream.missBudgetMs, () => handler(req, res, request.params as Record<string, string>));
       } catch (error) {
         if (!(error instanceof HttpError)) log.error({ err: error, url: req.url }, 'unexpected error');
         sendError(res, error instanceof HttpError ? error : new HttpError(500, 'internal error'));
@@ -67,13 +70,16 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
     for (let attempt = 0; attempt < 2; attempt++) {
       const result = await load();
       const stale = result.state === 'STALE';
+      const { entry } = result;
       const response = {
-        contentType: how.contentType,
+        // What the upstream said, where it was kept (API answers), over the resource's own.
+        contentType: entry.contentType ?? how.contentType,
         cacheControl: stale ? 'no-cache' : how.cacheControl,
         cacheState: result.state,
         extraHeaders: {
           ...(how.vary ? { vary: how.vary } : {}),
-          ...(stale ? { 'x-hexhub-stale': headerSafe(result.staleReason ?? 'upstream failed'), warning: '110 hexhub "Response is Stale"' } : {}),
+          ...(entry.hexMessage !== undefined ? { 'x-hex-message': entry.hexMessage } : {}),
+          ...(stale ? staleHeaders(result.staleReason ?? 'upstream failed') : {}),
         },
       };
       const { sent, bytes } = result.unstored
@@ -157,40 +163,7 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
     );
   });
 
-  async function serveApi(req: IncomingMessage, res: ServerResponse, name: string, version?: string): Promise<void> {
-    if (!isPackageName(name)) throw new HttpError(404, `"${name}" is not a Hex package name`);
-    if (version !== undefined && !isVersion(version)) throw new HttpError(404, `"${version}" is not a version`);
-    const variant = String(req.headers.accept ?? '').includes(API_TYPES.erlang) ? 'erlang' : 'json';
-    const contentType = API_TYPES[variant];
-    const key = keys.api(variant, name, version);
-    const path = version === undefined ? `/packages/${name}` : `/packages/${name}/releases/${version}`;
-    const verify: MutableSpec['verify'] = (_body, headers) => {
-      if (!String(headers['content-type'] ?? '').includes(contentType)) {
-        throw new VerificationError(`upstream API answered ${String(headers['content-type'])}, expected ${contentType}`);
-      }
-    };
-    await serveMutable(
-      req,
-      res,
-      () => mutable.get(mutableSpec(key, 'api', upstreamBase('api', deps.config().upstream), path, verify, { accept: contentType })),
-      { kind: 'api', contentType, cacheControl: `public, max-age=${ttl()}`, vary: 'accept' },
-    );
-  }
-
-  get('/api/packages/:name', (req, res, { name }) => serveApi(req, res, name!));
-  get('/api/packages/:name/releases/:version', (req, res, { name, version }) => serveApi(req, res, name!, version!));
-
-  const release = (name: string, version: string) => {
-    if (!isPackageName(name) || !isVersion(version)) throw new HttpError(404, `"${name}" ${version} is not a Hex release`);
-  };
-  get('/api/packages/:name/releases/:version/download', async (req, res, { name, version }) => {
-    release(name!, version!);
-    await releases.serveTarball(req, res, name!, version!);
-  });
-  get('/api/packages/:name/releases/:version/docs/download', async (req, res, { name, version }) => {
-    release(name!, version!);
-    await releases.serveDocs(req, res, name!, version!);
-  });
+  registerApiRoutes(app, deps, { get, serveMutable, mutableSpec });
 
   get('/repos/*', async () => {
     throw new HttpError(404, 'private organization repositories are not mirrored');

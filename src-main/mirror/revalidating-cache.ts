@@ -12,11 +12,15 @@ import { restoreEntry, type ObjectStorage } from '../store/object-storage.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
+import { headerValue } from './api-types.js';
+import { stillRunningAfter, withinClientDeadline } from './client-deadline.js';
 
 export interface MutableSpec {
   key: string;
   /** Metric and log label. */
   kind: string;
+  /** What a client would call it ("package plug"), for messages; the key otherwise. */
+  label?: string;
   url: string;
   headers?: Record<string, string>;
   ttlMs: number;
@@ -34,6 +38,8 @@ export interface MutableSpec {
   verify(body: Buffer, headers: IncomingHttpHeaders): unknown;
   /** Called with what `verify` returned, once the body is stored. */
   onStored?(verified: unknown): void;
+  /** Upstream headers kept with the stored copy and sent with it (API answers). */
+  keep?(headers: IncomingHttpHeaders): Pick<CacheEntry, 'contentType' | 'lastModified' | 'hexMessage'>;
 }
 
 export type CacheState = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE';
@@ -94,11 +100,23 @@ export class RevalidatingCache {
       if (foreign) throw new HttpError(503, `${foreignCopy(spec.key)}; it cannot be checked again while the upstream is disabled (offline mode)`);
       throw new HttpError(503, `${spec.key} is not cached and the upstream is disabled (offline mode)`);
     }
+    // An expired copy while the upstream is known to be down: the stored answer at once. (The
+    // health probe notices when it is back; the next request then revalidates.)
+    if (entry && !options.force && this.upstream.unreachable) return this.stale(spec, entry, `upstream unreachable: ${this.upstream.health.lastError ?? 'no answer'}`);
     let pending = this.inflight.get(spec.key);
     if (!pending) {
       pending = this.refresh(spec, entry, foreign).finally(() => this.inflight.delete(spec.key));
       this.inflight.set(spec.key, pending);
+      // Its outcome is stored even when no client waits for it any more.
+      pending.catch(() => undefined);
     }
+    // Nothing stored to fall back on: as long as the client can wait, then a 504 saying why.
+    if (!entry || options.force) return withinClientDeadline(pending, spec.label ?? spec.key);
+    // A stored copy: the upstream gets the revalidation budget, then the copy is served and
+    // the revalidation finishes in the background (stale-while-revalidate).
+    const budget = this.upstream.revalidateBudgetMs;
+    const late = await stillRunningAfter(pending, budget);
+    if (late) return this.stale(spec, entry, `upstream did not answer within ${budget} ms; revalidating in the background`);
     return pending;
   }
 
@@ -168,7 +186,7 @@ export class RevalidatingCache {
     }
     if (isMissingStatus(response.status)) {
       logFetch('missing', { status: response.status });
-      throw new HttpError(404, `${spec.key} does not exist upstream`);
+      throw new HttpError(404, `${spec.label ?? spec.key} does not exist upstream`);
     }
     if (response.status !== 200) {
       logFetch('error', { status: response.status });
@@ -191,6 +209,7 @@ export class RevalidatingCache {
     if (entry?.sha256 === sha256) {
       // Same bytes under a new upstream ETag: nothing to write.
       entry.upstreamEtag = etagHeader(response.headers);
+      Object.assign(entry, kept(spec, response.headers));
       this.index.markValidated(entry);
       this.metrics.revalidations.inc({ kind: spec.kind, result: 'unchanged' });
       logFetch('unchanged');
@@ -202,6 +221,7 @@ export class RevalidatingCache {
       sha256,
       trust: spec.trust,
       ...(etagHeader(response.headers) ? { upstreamEtag: etagHeader(response.headers) } : {}),
+      ...kept(spec, response.headers),
       fetchedAt: now,
       validatedAt: now,
       lastUsedAt: entry?.lastUsedAt ?? now,
@@ -222,6 +242,13 @@ export class RevalidatingCache {
     logFetch(entry ? 'changed' : 'stored', { bytes: response.body.length });
     return { key: spec.key, entry: stored, state: entry ? 'REVALIDATED' : 'MISS' };
   }
+}
+
+/** The upstream headers a stored copy keeps and is served with: the spec's choice, else Last-Modified. */
+function kept(spec: MutableSpec, headers: IncomingHttpHeaders): Pick<CacheEntry, 'contentType' | 'lastModified' | 'hexMessage'> {
+  if (spec.keep) return spec.keep(headers);
+  const lastModified = headerValue(headers['last-modified'], 100);
+  return lastModified !== undefined ? { lastModified } : {};
 }
 
 function foreignCopy(key: string): string {

@@ -19,6 +19,11 @@ const STREAM_CHUNK = 256 * 1024;
  */
 export const REPOSITORY_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' } as const;
 
+/** Headers of a stored copy served although it could not be revalidated (or while it is), with why. */
+export function staleHeaders(reason: string): Record<string, string> {
+  return { 'x-hexhub-stale': reason.replace(/[^\x20-\x7e]/g, ' ').slice(0, 300), warning: '110 hexhub "Response is Stale"' };
+}
+
 export function etagOf(entry: CacheEntry): string {
   return entry.etag ?? `"${entry.sha256}"`;
 }
@@ -45,6 +50,7 @@ function headersFor(entry: CacheEntry, how: StoredResponse): Record<string, stri
     etag: etagOf(entry),
     'cache-control': how.cacheControl,
     'x-hexhub-cache': how.cacheState,
+    ...(entry.lastModified !== undefined ? { 'last-modified': entry.lastModified } : {}),
     ...how.extraHeaders,
   };
 }

@@ -58,27 +58,55 @@ export function splitTerms(source: string): TermSpan[] {
   return spans;
 }
 
-const MIRROR_TERM = /^\{\s*'?mirror_url'?\s*,/;
+/** The entries setup manages: where mix fetches packages from, and where it sends API calls. */
+export type HexConfigKey = 'mirror_url' | 'api_url';
 
-/** The mirror_url entry's value, if set (a binary `<<"…">>` or a string). */
-export function readMirrorUrl(source: string): string | undefined {
+function termOf(key: HexConfigKey): RegExp {
+  return new RegExp(`^\\{\\s*'?${key}'?\\s*,`);
+}
+
+/** An entry's value, if set (a binary `<<"…">>` or a string). */
+export function readEntry(source: string, key: HexConfigKey): string | undefined {
   for (const span of splitTerms(source)) {
-    if (!MIRROR_TERM.test(span.text)) continue;
+    if (!termOf(key).test(span.text)) continue;
     const match = /,\s*(?:<<\s*"((?:[^"\\]|\\.)*)"\s*>>|"((?:[^"\\]|\\.)*)")\s*\}\s*\.$/.exec(span.text);
     return match ? (match[1] ?? match[2]) : undefined;
   }
   return undefined;
 }
 
+export function readMirrorUrl(source: string): string | undefined {
+  return readEntry(source, 'mirror_url');
+}
+
 function erlangBinary(text: string): string {
   return `<<"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}">>`;
 }
 
-/** The file with mirror_url set to `url` (replacing an existing entry in place, else appended). */
-export function withMirrorUrl(source: string, url: string): PartEdit {
-  const entry = `{mirror_url,${erlangBinary(url)}}.`;
-  const existing = splitTerms(source).find((span) => MIRROR_TERM.test(span.text));
-  if (existing) return { text: source.slice(0, existing.start) + entry + source.slice(existing.end), partBefore: existing.text, partAfter: entry };
-  const separator = source.length === 0 || source.endsWith('\n') ? '' : '\n';
-  return { text: `${source}${separator}${entry}\n`, partBefore: null, partAfter: entry };
+/**
+ * The file with each entry set to its value: an existing entry replaced in place, a missing one
+ * appended. The part shown is the entries alone, as they were (null if none was there) and will be.
+ */
+export function withEntries(source: string, values: [HexConfigKey, string][]): PartEdit {
+  let text = source;
+  const before: string[] = [];
+  const after: string[] = [];
+  for (const [key, value] of values) {
+    const entry = `{${key},${erlangBinary(value)}}.`;
+    const existing = splitTerms(text).find((span) => termOf(key).test(span.text));
+    after.push(entry);
+    if (existing) {
+      before.push(existing.text);
+      text = text.slice(0, existing.start) + entry + text.slice(existing.end);
+    } else {
+      const separator = text.length === 0 || text.endsWith('\n') ? '' : '\n';
+      text = `${text}${separator}${entry}\n`;
+    }
+  }
+  return { text, partBefore: before.length ? before.join('\n') : null, partAfter: after.join('\n') };
+}
+
+/** Hex pointed at the mirror: packages from it (mirror_url) and API calls through it (api_url). */
+export function withMirror(source: string, mirrorUrl: string, apiUrl: string | undefined): PartEdit {
+  return withEntries(source, [['mirror_url', mirrorUrl], ...(apiUrl === undefined ? [] : [['api_url', apiUrl] as [HexConfigKey, string]])]);
 }

@@ -1,5 +1,5 @@
-// One-click setup: point mix (Hex's config file), rebar3 and the user's shells at this
-// mirror. Every change is planned first and checked (writable, no hand edits inside our
+// One-click setup: point mix (Hex's config file: packages and API calls), rebar3 and the
+// user's shells at this mirror. Every change is planned first and checked (writable, no hand edits inside our
 // blocks, a known shell, no broken symbolic links), backed up, then written; a failure
 // half-way restores what was already written, and `undo` puts back exactly the files as
 // they were. These files hold tokens and API keys: only the part setup changes is ever
@@ -12,9 +12,9 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { SetupChange, SetupState } from '../../src-shared/contract.js';
-import { hexConfigPath, readMirrorUrl, withMirrorUrl } from './hex-config.js';
+import { hexConfigPath, readEntry, withMirror } from './hex-config.js';
 import type { PartEdit } from './part-edit.js';
-import { blockUrl, ProfileError, profileTargets, shellOf, VARIABLES, withBlock, type ShellName } from './shell-profiles.js';
+import { apiUrlOf, blockUrl, ProfileError, profileTargets, shellOf, VARIABLES, withBlock, type ShellName } from './shell-profiles.js';
 
 export interface SetupContext {
   env: Record<string, string | undefined>;
@@ -93,21 +93,31 @@ export async function inspectSetup(given: SetupContext): Promise<SetupState> {
   const ctx = { ...given, env: cleanEnv(given.env) };
   const home = ctx.home ?? homedir();
   const hexConfig = hexConfigPath(ctx.env, home);
-  const configured = readMirrorUrl((await readForState(hexConfig)) ?? '');
+  const hexText = (await readForState(hexConfig)) ?? '';
+  const configured = readEntry(hexText, 'mirror_url');
+  const configuredApi = readEntry(hexText, 'api_url');
   const envMirror = ctx.env.HEX_MIRROR_URL ?? ctx.env.HEX_MIRROR;
   const mix = envMirror
     ? { url: envMirror, source: `environment (${ctx.env.HEX_MIRROR_URL ? 'HEX_MIRROR_URL' : 'HEX_MIRROR'})` }
     : configured
       ? { url: configured, source: hexConfig }
       : { url: 'https://repo.hex.pm', source: 'default' };
+  const mirrorApi = apiUrlOf(ctx.mirrorUrl);
+  const envApi = ctx.env.HEX_API_URL ?? ctx.env.HEX_API;
+  const hexApi = envApi
+    ? { url: envApi, source: `environment (${ctx.env.HEX_API_URL ? 'HEX_API_URL' : 'HEX_API'})` }
+    : configuredApi
+      ? { url: configuredApi, source: hexConfig }
+      : { url: 'https://hex.pm/api', source: 'default' };
+  // rebar3 3.19 (Debian 12's, among others) takes the hexpm repository's URL from HEX_CDN alone:
+  // at start it sets rebar_packages_cdn to HEX_CDN or the default, over whatever a rebar.config
+  // says (fixed in 3.20, erlang/rebar3#2737), HEX_MIRROR is read from 3.20 on (#2748), and a
+  // repo_url on the hexpm repo is overridden (since 3.14.4). HEX_CDN works in every version.
   const rebarCdn = /\{\s*rebar_packages_cdn\s*,\s*"([^"]*)"\s*\}/.exec((await readForState(rebar3Config(ctx))) ?? '')?.[1];
+  const ignored = [...(ctx.env.HEX_MIRROR ? ['HEX_MIRROR'] : []), ...(rebarCdn ? [`rebar_packages_cdn in ${rebar3Config(ctx)}`] : [])];
   const rebar3 = ctx.env.HEX_CDN
     ? { url: ctx.env.HEX_CDN, source: 'environment (HEX_CDN)' }
-    : ctx.env.HEX_MIRROR
-      ? { url: ctx.env.HEX_MIRROR, source: 'environment (HEX_MIRROR, rebar3 ≥ 3.20 only)' }
-      : rebarCdn
-        ? { url: rebarCdn, source: rebar3Config(ctx) }
-        : { url: 'https://repo.hex.pm', source: 'default' };
+    : { url: 'https://repo.hex.pm', source: ignored.length ? `default: rebar3 3.19 reads only HEX_CDN, not ${ignored.join(' or ')}` : 'default' };
   const files = [];
   for (const target of profileTargets(ctx.env, shells(ctx), existsSync, home)) {
     const text = await readForState(target.path);
@@ -119,10 +129,16 @@ export async function inspectSetup(given: SetupContext): Promise<SetupState> {
     mirrorUrl: ctx.mirrorUrl,
     shell: shellOf(ctx.env) ?? 'unknown',
     mix: { ...mix, pointsHere: same(mix.url) },
+    hexApi: { ...hexApi, pointsHere: hexApi.url.replace(/\/+$/, '') === mirrorApi },
     rebar3: { ...rebar3, pointsHere: same(rebar3.url) },
     environment: Object.fromEntries(VARIABLES.map((name) => [name, ctx.env[name] ?? null])),
     files,
-    applied: files.length > 0 && files.every((f) => f.mirrorUrl !== undefined && same(f.mirrorUrl)) && configured !== undefined && same(configured),
+    applied:
+      files.length > 0 &&
+      files.every((f) => f.mirrorUrl !== undefined && same(f.mirrorUrl)) &&
+      configured !== undefined &&
+      same(configured) &&
+      (mirrorApi === undefined || configuredApi?.replace(/\/+$/, '') === mirrorApi),
   };
 }
 
@@ -201,7 +217,9 @@ async function planChanges(given: SetupContext): Promise<PlannedChange[]> {
   const problems: string[] = [];
   const login = shellOf(ctx.env);
   if (login && !KNOWN_SHELLS.has(login)) {
-    problems.push(`your login shell is ${login}, which setup does not know: set ${VARIABLES.join(', ')} to ${ctx.mirrorUrl} in its startup file yourself`);
+    const repository = VARIABLES.filter((name) => name !== 'HEX_API_URL').join(', ');
+    const api = apiUrlOf(ctx.mirrorUrl);
+    problems.push(`your login shell is ${login}, which setup does not know: set ${repository} to ${ctx.mirrorUrl}${api ? ` and HEX_API_URL to ${api}` : ''} in its startup file yourself`);
   }
   const changes: PlannedChange[] = [];
   const seen = new Set<string>();
@@ -219,7 +237,7 @@ async function planChanges(given: SetupContext): Promise<PlannedChange[]> {
       problems.push(error instanceof ProfileError || error instanceof LinkProblem ? error.message : `${path}: ${(error as Error).message}`);
     }
   };
-  await consider(hexConfigPath(ctx.env, home), 'Hex (mix) mirror_url', 'mirror_url entry', (text) => withMirrorUrl(text, ctx.mirrorUrl));
+  await consider(hexConfigPath(ctx.env, home), 'Hex (mix) mirror_url and api_url', 'mirror_url and api_url entries', (text) => withMirror(text, ctx.mirrorUrl, apiUrlOf(ctx.mirrorUrl)));
   for (const target of profileTargets(ctx.env, shells(ctx), existsSync, home)) {
     await consider(target.path, target.why, 'HexHub block', (text) => withBlock(text, target, ctx.mirrorUrl));
   }

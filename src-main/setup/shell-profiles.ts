@@ -1,5 +1,5 @@
-// The export block for HEX_MIRROR, HEX_BUILDS_URL and HEX_CDN in shell startup files, in
-// each shell's own syntax, between markers. Where it goes, so that interactive shells and
+// The export block for HEX_MIRROR, HEX_BUILDS_URL, HEX_CDN and HEX_API_URL in shell startup
+// files, in each shell's own syntax, between markers. Where it goes, so that interactive shells and
 // login sessions (what an IDE started from the desktop inherits) both see the variables:
 // - ~/.profile: read by login shells and by most desktop sessions (POSIX sh syntax);
 // - bash: ~/.bashrc for interactive shells, at the very top, because Debian's and Ubuntu's
@@ -12,7 +12,25 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { PartEdit } from './part-edit.js';
 
-export const VARIABLES = ['HEX_MIRROR', 'HEX_BUILDS_URL', 'HEX_CDN'] as const;
+export const VARIABLES = ['HEX_MIRROR', 'HEX_BUILDS_URL', 'HEX_CDN', 'HEX_API_URL'] as const;
+export type Variable = (typeof VARIABLES)[number];
+
+/**
+ * The mirror's hex.pm API (api-routes.ts), for HEX_API_URL and hex.config's api_url; undefined
+ * where API calls must not go through it. Hex sends the user's API key with them, so a mirror
+ * reached over plain http across the network (a team server) does not get them: only one on
+ * this machine (loopback) or behind https.
+ */
+export function apiUrlOf(mirrorUrl: string): string | undefined {
+  const { protocol, hostname } = new URL(mirrorUrl);
+  const local = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+  return protocol === 'https:' || local ? `${mirrorUrl.replace(/\/+$/, '')}/api` : undefined;
+}
+
+/** What each variable is set to: the repository's URL, except for the API's (and none where apiUrlOf says so). */
+export function variableValue(name: Variable, mirrorUrl: string): string | undefined {
+  return name === 'HEX_API_URL' ? apiUrlOf(mirrorUrl) : mirrorUrl;
+}
 export type Syntax = 'posix' | 'fish';
 export type ShellName = 'bash' | 'zsh' | 'fish' | 'sh';
 
@@ -52,7 +70,12 @@ function quote(value: string, syntax: Syntax): string {
 }
 
 function body(url: string, syntax: Syntax): string {
-  return VARIABLES.map((name) => (syntax === 'fish' ? `set -gx ${name} ${quote(url, syntax)}` : `export ${name}=${quote(url, syntax)}`)).join('\n');
+  return VARIABLES.flatMap((name) => {
+    const given = variableValue(name, url);
+    if (given === undefined) return [];
+    const value = quote(given, syntax);
+    return [syntax === 'fish' ? `set -gx ${name} ${value}` : `export ${name}=${value}`];
+  }).join('\n');
 }
 
 function digest(text: string): string {

@@ -21,7 +21,11 @@ export interface CacheEntry {
   etag?: string;
   /** The upstream's ETag, for conditional revalidation. */
   upstreamEtag?: string;
+  /** The upstream's Content-Type, parameters included, where clients see it (API answers). */
   contentType?: string;
+  /** The upstream's Last-Modified and x-hex-message (which Hex prints), kept with API answers. */
+  lastModified?: string;
+  hexMessage?: string;
   /**
    * What the copy was verified under: the upstream signing key's fingerprint (registry
    * records, tarballs) or the upstream it came from (docs, API answers, installs, the public

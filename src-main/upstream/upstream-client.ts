@@ -9,7 +9,7 @@
 import { Agent as HttpAgent, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import got, { type Options as GotOptions, type PlainResponse, type Request as GotRequest } from 'got';
+import got, { type Method, type Options as GotOptions, type PlainResponse, type Request as GotRequest } from 'got';
 import type { Logger } from 'pino';
 import type { UpstreamConfig } from '../config/config.js';
 import type { Metrics } from '../server/metrics.js';
@@ -37,6 +37,8 @@ export class UpstreamError extends Error {
     readonly reason: 'timeout' | 'network' | 'status' | 'offline' | 'too_large' | 'aborted' | 'redirect',
     message: string,
     readonly status?: number,
+    /** The system error behind a network failure (ECONNREFUSED, …). */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'UpstreamError';
@@ -70,8 +72,11 @@ export function asUpstreamError(error: unknown): UpstreamError {
   if (e.name === 'AbortError' || e.code === 'ERR_ABORTED') return new UpstreamError('aborted', 'request aborted');
   if (e.code === 'ERR_TOO_MANY_REDIRECTS') return new UpstreamError('redirect', `upstream redirected more than ${MAX_REDIRECTS} times; not followed`);
   if (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT') return new UpstreamError('timeout', `upstream timed out (${e.message ?? ''})`);
-  return new UpstreamError('network', `upstream unreachable: ${e.code ?? ''} ${e.message ?? String(error)}`.trim());
+  return new UpstreamError('network', `upstream unreachable: ${e.code ?? ''} ${e.message ?? String(error)}`.trim(), undefined, e.code);
 }
+
+/** Network errors that mean the upstream was not reached at all. */
+const NOT_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** Requests in a row that end in a 5xx (after retries) before the upstream counts as unreachable. */
 const UNREACHABLE_AFTER = 3;
@@ -134,6 +139,16 @@ export class UpstreamClient {
 
   get enabled(): boolean {
     return this.config.enabled;
+  }
+
+  /** Whether the upstream is known to be unreachable now (not merely never asked). */
+  get unreachable(): boolean {
+    return this.config.enabled && this.health.reachable === false;
+  }
+
+  /** How long a client waits for the upstream when the store has an answer (HEXHUB_REVALIDATE_BUDGET). */
+  get revalidateBudgetMs(): number {
+    return this.config.revalidateBudgetMs;
   }
 
   /** Closes idle upstream connections (those in use end with their requests). */
@@ -239,8 +254,15 @@ export class UpstreamClient {
       this.metrics.upstreamRedirects.inc({ kind: options.kind, outcome: 'followed' });
       this.log.info({ event: 'upstream_redirect', kind: options.kind, outcome: 'followed', status: response.statusCode, from: response.url, to: String(next.url) }, 'following a same-origin upstream redirect');
     });
+    // An upstream that takes connections but never answers (a dead VPN, a captive portal)
+    // shows within the revalidation budget, not after the whole retry loop: from then on the
+    // mirror answers from its store at once.
+    const budget = this.config.revalidateBudgetMs;
+    const unanswered = budget > 0 ? setTimeout(() => this.recordHealth(false, `no answer from the upstream within ${budget} ms`), budget) : undefined;
+    unanswered?.unref();
     return new Promise((resolve, reject) => {
       const onError = (error: unknown) => {
+        clearTimeout(unanswered);
         const failure = asUpstreamError(error);
         if (failure.reason === 'redirect') {
           this.metrics.upstreamRedirects.inc({ kind: options.kind, outcome: 'too_many' });
@@ -250,6 +272,7 @@ export class UpstreamClient {
       };
       request.once('error', onError);
       request.once('response', (response: { statusCode: number; headers: IncomingHttpHeaders; url: string }) => {
+        clearTimeout(unanswered);
         request.off('error', onError);
         this.holdToMinimumRate(request, options.kind, url);
         // A redirect that comes out here is one the predicate above turned down.
@@ -303,7 +326,10 @@ export class UpstreamClient {
    */
   async open(url: string, options: OpenOptions): Promise<UpstreamResponse> {
     if (!this.config.enabled) throw new UpstreamError('offline', 'upstream is disabled (offline mode)');
-    const { retryAttempts, retryDelayMs, timeoutMs } = this.config;
+    const { retryDelayMs, timeoutMs } = this.config;
+    // Known to be down: one try, so a client learns it as fast as it would going direct (the
+    // health probe and any answer that gets through bring the retries back).
+    const retryAttempts = this.unreachable ? 0 : this.config.retryAttempts;
     for (let attempt = 0; ; attempt++) {
       const started = performance.now();
       let failure: UpstreamError;
@@ -325,6 +351,10 @@ export class UpstreamClient {
         failure = asUpstreamError(error);
         // A redirect refused is the upstream's answer, not a failure to get one: not retried.
         if (failure.reason === 'aborted' || failure.reason === 'redirect') throw failure;
+        // Not reached at all (refused, no route, timed out): known at once, not after the
+        // retries, so other requests answer from the store meanwhile; a retry that gets through
+        // says otherwise. (A reset of a reused keep-alive connection is routine: only retried.)
+        if (failure.reason === 'timeout' || (failure.code !== undefined && NOT_REACHED.has(failure.code))) this.recordHealth(false, failure.message);
       }
       this.metrics.upstreamErrors.inc({ kind: options.kind, reason: failure.reason });
       const elapsed = Math.round(performance.now() - started);
@@ -376,5 +406,56 @@ export class UpstreamClient {
       throw new UpstreamError('network', `upstream body truncated: ${size} of ${declared} bytes`);
     }
     return Buffer.concat(chunks);
+  }
+
+  // ---- Pass-through: the hex.pm API calls the mirror does not answer itself (mirror/api-pass-through.ts)
+
+  /**
+   * One request passed on as the client made it: any method, its body streamed from `body`
+   * ('' for none). Never retried (a streamed body cannot be replayed, and a publish must not
+   * happen twice), and a redirect is the client's to follow: it comes back as it is, so no
+   * other origin is ever asked by the mirror. The connection cap, timeouts and the response
+   * body's minimum rate are those of every upstream request. Health is left alone: this is
+   * the API's upstream, not the repository's, and a refused publish says nothing about either.
+   */
+  async passThrough(url: string, options: OpenOptions & { method: Method; body?: Readable | '' }): Promise<UpstreamResponse> {
+    if (!this.config.enabled) throw new UpstreamError('offline', 'upstream is disabled (offline mode)');
+    const t = this.config.timeoutMs;
+    const started = performance.now();
+    // A signal of its own, as in attempt(): got keeps listening to the one it is given.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const request: GotRequest = got.stream(url, {
+      method: options.method,
+      agent: this.agents,
+      decompress: false,
+      throwHttpErrors: false,
+      followRedirect: false,
+      retry: { limit: 0 },
+      timeout: { lookup: t, connect: t, secureConnect: t, response: t, socket: t },
+      headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...options.headers },
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      signal: controller.signal,
+    });
+    const unlink = () => options.signal?.removeEventListener('abort', onAbort);
+    request.once('end', unlink).once('close', unlink).once('error', unlink);
+    // Errors after the body was consumed (a late abort) have no reader left; drop them here.
+    request.on('error', () => undefined);
+    const response = await new Promise<{ statusCode: number; headers: IncomingHttpHeaders; url: string }>((resolve, reject) => {
+      const onError = (error: unknown) => reject(asUpstreamError(error));
+      request.once('error', onError);
+      request.once('response', (r: { statusCode: number; headers: IncomingHttpHeaders; url: string }) => {
+        request.off('error', onError);
+        resolve(r);
+      });
+    }).catch((failure: UpstreamError) => {
+      this.metrics.upstreamErrors.inc({ kind: options.kind, reason: failure.reason });
+      throw failure;
+    });
+    this.metrics.upstreamLatency.observe({ kind: options.kind }, (performance.now() - started) / 1000);
+    this.metrics.upstreamRequests.inc({ kind: options.kind, status: String(response.statusCode) });
+    this.holdToMinimumRate(request, options.kind, url);
+    return { status: response.statusCode, headers: response.headers, body: request, url: response.url };
   }
 }

@@ -21,8 +21,8 @@ function Client({ name, setting }: { name: string; setting: SetupState['mix'] })
 }
 
 /**
- * One-click setup of this machine: Hex's mirror_url and the HEX_MIRROR / HEX_BUILDS_URL /
- * HEX_CDN block in the shell startup files, with a preview of the exact changes and undo.
+ * One-click setup of this machine: Hex's mirror_url and api_url and the HEX_MIRROR /
+ * HEX_BUILDS_URL / HEX_CDN / HEX_API_URL block in the shell startup files, with a preview of the exact changes and undo.
  */
 export function MachineSetup() {
   const client = useQueryClient();
@@ -42,8 +42,8 @@ export function MachineSetup() {
   return (
     <Card title="Set up this machine" className="machine-setup">
       <p className="muted">
-        Points mix (Hex's <span className="mono">mirror_url</span>) and your shells (<span className="mono">HEX_MIRROR</span>, <span className="mono">HEX_BUILDS_URL</span>,{' '}
-        <span className="mono">HEX_CDN</span>, for mix, rebar3 and IDEs started from the desktop) at this mirror. Every file is backed up first; Undo puts them back exactly.
+        Points mix (Hex's <span className="mono">mirror_url</span> and <span className="mono">api_url</span>) and your shells (<span className="mono">HEX_MIRROR</span>,{' '}
+        <span className="mono">HEX_BUILDS_URL</span>, <span className="mono">HEX_CDN</span>, <span className="mono">HEX_API_URL</span>, for mix, rebar3 and IDEs started from the desktop) at this mirror. Every file is backed up first; Undo puts them back exactly.
       </p>
       {state.isPending ? <Loading /> : null}
       {state.isError ? <QueryError error={state.error} onRetry={() => void state.refetch()} compact /> : null}
@@ -51,6 +51,7 @@ export function MachineSetup() {
         <>
           <dl className="setup-clients">
             <Client name="mix" setting={state.data.mix} />
+            <Client name="Hex API" setting={state.data.hexApi} />
             <Client name="rebar3" setting={state.data.rebar3} />
           </dl>
           <ul className="setup-files">

@@ -28,7 +28,7 @@ test('sets up this machine with a preview, and undoes it', async ({ hub, page })
     await dialog.getByRole('button', { name: 'Apply' }).click();
     await expect(dialog).toBeHidden();
     await expect(card.locator('.setup-client').first()).toContainText('this mirror');
-    expect(await readFile(join(home, '.hex/hex.config'), 'utf8')).toBe(`${hexConfig}{mirror_url,<<"${hub.url}">>}.\n`);
+    expect(await readFile(join(home, '.hex/hex.config'), 'utf8')).toBe(`${hexConfig}{mirror_url,<<"${hub.url}">>}.\n{api_url,<<"${hub.url}/api">>}.\n`);
     expect(await readFile(join(home, '.profile'), 'utf8')).toContain(`export HEX_CDN='${hub.url}'`);
 
     await card.getByRole('button', { name: 'Undo last setup' }).click();

@@ -1,8 +1,9 @@
 // The real Hex client: Debian's rebar3 (hex_core inside, signature and origin checks on)
 // builds a project with a hex dependency and a transitive one through the mirror, first cold,
-// then again from a clean client cache with the upstream stopped.
+// then again from a clean client cache with the upstream stopped, and, on a filled cache whose
+// registry records have all expired, with an upstream that accepts connections but never answers.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +13,10 @@ import { FixtureRepo } from '../support/hex-fixtures.js';
 import { createRebar3Project, type Rebar3Project } from '../support/rebar3.js';
 import { removeDir } from '../support/mirror.js';
 import { requireTool } from '../support/tools.js';
+import { HANGING_BUILD_LIMIT_MS, publishFixtures } from '../support/client-fixtures.js';
 
 const enabled = requireTool('rebar3', 'apt-get install erlang-nox rebar3', ['version']);
+
 
 describe.runIf(enabled)('rebar3 through the mirror', () => {
   let repo: FixtureRepo;
@@ -24,11 +27,7 @@ describe.runIf(enabled)('rebar3 through the mirror', () => {
   const rebar3 = (args: string[]) => project.run(args, mirror.url);
 
   beforeAll(async () => {
-    repo = new FixtureRepo();
-    await repo.publish({ name: 'hexleaf', version: '1.0.0' });
-    await repo.publish({ name: 'hexleaf', version: '1.2.3' });
-    await repo.publish({ name: 'hexleaf', version: '2.0.0' });
-    await repo.publish({ name: 'hexmid', version: '0.4.0', deps: [{ name: 'hexleaf', requirement: '~> 1.0' }] });
+    repo = await publishFixtures();
     upstream = await startFakeUpstream(repo);
     project = await createRebar3Project({ hexmid: '~> 0.4' });
     dataDir = await mkdtemp(join(tmpdir(), 'hexhub-rebar3-data-'));
@@ -61,10 +60,61 @@ describe.runIf(enabled)('rebar3 through the mirror', () => {
 
   it('builds again from a clean client cache with the upstream stopped', async () => {
     await upstream.stop();
-    await rm(join(project.dir, '_build'), { recursive: true, force: true });
-    await rm(join(project.home, '.cache/rebar3'), { recursive: true, force: true });
+    await project.forgetClientCache();
     const result = await rebar3(['compile']);
     expect(result.code, result.output).toBe(0);
     expect(result.output).toMatch(/Compiling hexleaf/);
   });
+});
+
+describe.runIf(enabled)('rebar3 through the mirror with a hanging upstream', () => {
+  let upstream: FakeUpstream;
+  let mirror: ServeProcess;
+  let project: Rebar3Project;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream(await publishFixtures());
+    project = await createRebar3Project({ hexmid: '~> 0.4' });
+    dataDir = await mkdtemp(join(tmpdir(), 'hexhub-rebar3-data-'));
+    mirror = await serve(['--port', '0', '--data-dir', dataDir], upstreamEnv(upstream.url));
+    const filled = await project.run(['compile'], mirror.url);
+    if (filled.code !== 0) throw new Error(`filling the cache failed:\n${filled.output}`);
+    mirror.child.kill('SIGTERM');
+    await mirror.exited;
+    // TTL 0: every stored record must be revalidated. Retries as shipped (upstreamEnv shortens
+    // them for the other tests): the mirror must not make the build wait for them.
+    mirror = await serve(
+      ['--port', '0', '--data-dir', dataDir],
+      upstreamEnv(upstream.url, { HEXHUB_REGISTRY_TTL: '0', UPSTREAM_TIMEOUT: '30000', UPSTREAM_RETRY_DELAY: '1000', UPSTREAM_RETRY_ATTEMPTS: '3' }),
+    );
+  });
+
+  afterAll(async () => {
+    // The upstream first: it ends the hanging requests the mirror would otherwise wait on.
+    await upstream?.close();
+    mirror?.child.kill('SIGTERM');
+    await mirror?.exited;
+    await project?.remove();
+    await removeDir(dataDir);
+  });
+
+  it(
+    'builds from the cache within 20 s when the upstream hangs and every registry record has expired',
+    async () => {
+      const hang = upstream.fault.hangMs();
+      await project.forgetClientCache();
+      const started = performance.now();
+      // Killed a little after the limit, so that a failure still shows what rebar3 was doing.
+      const result = await project.run(['compile'], mirror.url, { timeoutMs: HANGING_BUILD_LIMIT_MS + 5_000 });
+      const ms = Math.round(performance.now() - started);
+      const report = `rebar3 took ${ms} ms${result.timedOut ? ' and was killed' : ''}:\n${result.output}\nmirror log (tail):\n${mirror.stderr().slice(-3000)}`;
+      // Otherwise the mirror answered without asking, and the hang was never put to the test.
+      expect(hang.hits, 'the mirror never asked the upstream').toBeGreaterThan(0);
+      expect(result.code, report).toBe(0);
+      expect(ms, `the build must finish within ${HANGING_BUILD_LIMIT_MS} ms with the upstream hanging; ${report}`).toBeLessThan(HANGING_BUILD_LIMIT_MS);
+      expect(result.output).toMatch(/Compiling hexleaf/);
+    },
+    45_000,
+  );
 });

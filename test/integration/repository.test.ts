@@ -50,6 +50,18 @@ describe('registry resources', () => {
     expect((await readFile(join(mirror.dataDir, 'cache/registry/packages/leaf'))).equals(reply.body)).toBe(true);
   });
 
+  it('keeps the upstream\'s Last-Modified on records, tarballs and docs, cold and warm', async () => {
+    for (const path of ['/packages/leaf', '/names', '/tarballs/leaf-1.0.0.tar', '/docs/leaf-1.0.0.tar.gz']) {
+      const direct = await httpGet(upstream.url, path);
+      expect(direct.headers['last-modified'], path).toMatch(/ GMT$/);
+      for (const state of ['MISS', 'HIT']) {
+        const reply = await httpGet(mirror.url, path);
+        expect(reply.headers['x-hexhub-cache'], path).toBe(state);
+        expect(reply.headers['last-modified'], `${path} ${state}`).toBe(direct.headers['last-modified']);
+      }
+    }
+  });
+
   it('answers repeat requests from the cache, and If-None-Match with 304', async () => {
     const first = await httpGet(mirror.url, '/packages/leaf');
     const second = await httpGet(mirror.url, '/packages/leaf');

@@ -93,7 +93,7 @@ describe('hexhub setup', () => {
     expect(applied.stdout).toMatch(/previous versions saved in .*setup-backups/);
 
     const config = await readFile(join(home, '.hex/hex.config'), 'utf8');
-    expect(config).toBe(`${HEX_CONFIG}{mirror_url,<<"${MIRROR}">>}.\n`);
+    expect(config).toBe(`${HEX_CONFIG}{mirror_url,<<"${MIRROR}">>}.\n{api_url,<<"${MIRROR}/api">>}.\n`);
     const bashrc = await readFile(join(home, '.bashrc'), 'utf8');
     expect(bashrc.startsWith('# >>> hexhub >>>')).toBe(true);
     expect(bashrc.endsWith(DEBIAN_BASHRC)).toBe(true);
@@ -116,7 +116,7 @@ describe('hexhub setup', () => {
     await setup(['--mirror-url', MIRROR]);
     await setup(['--mirror-url', 'http://127.0.0.1:9999']);
     const config = await readFile(join(home, '.hex/hex.config'), 'utf8');
-    expect(config).toBe(`${HEX_CONFIG}{mirror_url,<<"http://127.0.0.1:9999">>}.\n`);
+    expect(config).toBe(`${HEX_CONFIG}{mirror_url,<<"http://127.0.0.1:9999">>}.\n{api_url,<<"http://127.0.0.1:9999/api">>}.\n`);
     expect(shellSees(['bash', '-c', 'source ~/.bashrc; echo HEX_MIRROR=$HEX_MIRROR'], 'HEX_MIRROR')).toBe('http://127.0.0.1:9999');
   });
 
@@ -193,7 +193,7 @@ function expectNoSecrets(shown: string): void {
 
 /** The block setup writes into POSIX startup files, as a diff shows it being added. */
 function addedBlock(url: string): string {
-  return [`+export HEX_MIRROR='${url}'`, `+export HEX_BUILDS_URL='${url}'`, `+export HEX_CDN='${url}'`, '+# <<< hexhub <<<'].join('\n');
+  return [`+export HEX_MIRROR='${url}'`, `+export HEX_BUILDS_URL='${url}'`, `+export HEX_CDN='${url}'`, `+export HEX_API_URL='${url}/api'`, '+# <<< hexhub <<<'].join('\n');
 }
 
 describe('what setup shows of the files it changes', () => {
@@ -210,7 +210,7 @@ describe('what setup shows of the files it changes', () => {
       const bashrc = dry.changes.find((c) => c.path === join(home, '.bashrc'))!;
       expect(bashrc).toMatchObject({ created: false, why: expect.stringMatching(/interactive bash/) });
       expect(bashrc.diff).toContain(addedBlock(MIRROR));
-      expect(dry.changes.find((c) => c.path === join(home, '.hex/hex.config'))!.diff).toContain(`+{mirror_url,<<"${MIRROR}">>}.`);
+      expect(dry.changes.find((c) => c.path === join(home, '.hex/hex.config'))!.diff).toContain(`+{mirror_url,<<"${MIRROR}">>}.\n+{api_url,<<"${MIRROR}/api">>}.`);
       expect(dry.changes.find((c) => c.path.endsWith('hexhub.fish'))!.created).toBe(true);
 
       const applied = await api.applySetup({ mirrorUrl: MIRROR });
@@ -243,7 +243,7 @@ describe('what setup shows of the files it changes', () => {
     expectNoSecrets(change.stdout + change.stderr);
     expect(change.stdout).toContain(`-export HEX_MIRROR='${MIRROR}'`);
     expect(change.stdout).toContain(`+export HEX_MIRROR='${other}'`);
-    expect(change.stdout).toContain(`-{mirror_url,<<"${MIRROR}">>}.\n+{mirror_url,<<"${other}">>}.`);
+    expect(change.stdout).toContain(`-{mirror_url,<<"${MIRROR}">>}.\n-{api_url,<<"${MIRROR}/api">>}.\n+{mirror_url,<<"${other}">>}.\n+{api_url,<<"${other}/api">>}.`);
   });
 });
 
@@ -332,6 +332,105 @@ describe('setup and symbolic links', () => {
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     for (const [path, bytes] of before) expect(after.get(path)!.equals(bytes), path).toBe(true);
     expect(existsSync(join(home, 'data/setup-backups'))).toBe(false);
+  });
+});
+
+describe('setup and the Hex API (HEX_API_URL, api_url)', () => {
+  it('sets HEX_API_URL in every shell block and api_url in hex.config, shows them in the state, and undo takes them out', async () => {
+    const before = await snapshot(home);
+    const first = await setup(['--mirror-url', MIRROR]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/Hex API: +https:\/\/hex\.pm\/api +\[default; not this mirror\]/);
+
+    const api = `${MIRROR}/api`;
+    expect(shellSees(['bash', '-c', 'source ~/.bashrc; echo HEX_API_URL=$HEX_API_URL'], 'HEX_API_URL')).toBe(api);
+    expect(shellSees(['sh', '-lc', 'echo HEX_API_URL=$HEX_API_URL'], 'HEX_API_URL')).toBe(api);
+    if (requireTool('zsh', 'apt-get install zsh')) expect(shellSees(['zsh', '-c', 'echo HEX_API_URL=$HEX_API_URL'], 'HEX_API_URL')).toBe(api);
+    if (requireTool('fish', 'apt-get install fish')) expect(shellSees(['fish', '-c', 'echo HEX_API_URL=$HEX_API_URL'], 'HEX_API_URL')).toBe(api);
+    if (hasTool('erl', ['-noshell', '-eval', 'halt().'])) {
+      const consult = spawnSync('erl', ['-noshell', '-eval', `{ok,T}=file:consult("${join(home, '.hex/hex.config')}"), io:format("~p", [proplists:get_value(api_url, T)]), halt().`], { encoding: 'utf8' });
+      expect(consult.stdout).toBe(`<<"${api}">>`);
+    }
+
+    const state = await setup(['--mirror-url', MIRROR, '--dry-run']);
+    expect(state.stdout).toMatch(/Hex API: +http:\/\/127\.0\.0\.1:4567\/api +\[.*hex\.config; this mirror\]/);
+    expect(state.stdout).toMatch(/nothing to change/);
+    // The environment wins over hex.config, as in Hex.
+    expect((await setup(['--mirror-url', MIRROR, '--dry-run'], { HEX_API_URL: 'https://hex.pm/api' })).stdout).toMatch(/Hex API: +https:\/\/hex\.pm\/api +\[environment \(HEX_API_URL\); not this mirror\]/);
+
+    expect((await setup(['--undo'])).code).toBe(0);
+    const after = await snapshot(home);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [path, bytes] of before) expect(after.get(path)!.equals(bytes), path).toBe(true);
+    expect((await setup(['--mirror-url', MIRROR, '--dry-run'])).stdout).toMatch(/Hex API: +https:\/\/hex\.pm\/api +\[default; not this mirror\]/);
+  });
+
+  it('leaves HEX_API_URL and api_url alone for a mirror reached over plain http across the network (API keys would travel in clear)', async () => {
+    for (const [url, routed] of [
+      ['http://hexhub.internal:4000', false],
+      ['http://10.1.2.3:4000', false],
+      ['https://hexhub.internal', true],
+      ['http://localhost:4000', true],
+    ] as const) {
+      const applied = await setup(['--mirror-url', url]);
+      expect(applied.code, applied.stderr).toBe(0);
+      expect(shellSees(['bash', '-c', 'source ~/.bashrc; echo HEX_MIRROR=$HEX_MIRROR'], 'HEX_MIRROR'), url).toBe(url);
+      expect(shellSees(['bash', '-c', 'source ~/.bashrc; echo HEX_API_URL=$HEX_API_URL'], 'HEX_API_URL'), url).toBe(routed ? `${url}/api` : '');
+      expect((await readFile(join(home, '.hex/hex.config'), 'utf8')).includes('api_url'), url).toBe(routed);
+      expect((await setup(['--undo'])).code).toBe(0);
+    }
+  });
+
+  it('replaces an api_url entry where it stands, every other entry byte for byte', async () => {
+    const config = `{api_key,<<"0123456789abcdef">>}.\n{api_url, <<"https://hex.pm/api">>}. % set by hand\n{unsafe_https,false}.\n`;
+    await writeFile(join(home, '.hex/hex.config'), config);
+    expect((await setup(['--mirror-url', MIRROR])).code).toBe(0);
+    expect(await readFile(join(home, '.hex/hex.config'), 'utf8')).toBe(
+      `{api_key,<<"0123456789abcdef">>}.\n{api_url,<<"${MIRROR}/api">>}. % set by hand\n{unsafe_https,false}.\n{mirror_url,<<"${MIRROR}">>}.\n`,
+    );
+    expect((await setup(['--undo'])).code).toBe(0);
+    expect(await readFile(join(home, '.hex/hex.config'), 'utf8')).toBe(config);
+  });
+});
+
+describe('rebar3 in the state, as rebar3 3.19 reads it', () => {
+  const rebarConfig = () => join(home, '.config/rebar3/rebar.config');
+
+  /** The rebar3 line `setup --dry-run` prints: URL, where it comes from, whether it is this mirror. */
+  async function rebar3Line(env: Record<string, string> = {}): Promise<string> {
+    const result = await setup(['--mirror-url', MIRROR, '--dry-run'], env);
+    expect(result.code, result.stderr).toBe(0);
+    return result.stdout.split('\n').find((line) => line.startsWith('rebar3:'))!;
+  }
+
+  it('counts HEX_CDN alone: rebar_packages_cdn in the global rebar.config and HEX_MIRROR are not this mirror', async () => {
+    await mkdir(join(home, '.config/rebar3'), { recursive: true });
+    await writeFile(rebarConfig(), `{rebar_packages_cdn, "${MIRROR}"}.\n`);
+    expect(await rebar3Line()).toMatch(new RegExp(`^rebar3: +https://repo\\.hex\\.pm +\\[default: rebar3 3\\.19 reads only HEX_CDN, not rebar_packages_cdn in ${rebarConfig().replace(/[.]/g, '\\.')}; not this mirror\\]$`));
+    expect(await rebar3Line({ HEX_MIRROR: MIRROR })).toMatch(/^rebar3: +https:\/\/repo\.hex\.pm +\[default: rebar3 3\.19 reads only HEX_CDN, not HEX_MIRROR or rebar_packages_cdn in .*; not this mirror\]$/);
+    expect(await rebar3Line({ HEX_CDN: MIRROR })).toMatch(/^rebar3: +http:\/\/127\.0\.0\.1:4567 +\[environment \(HEX_CDN\); this mirror\]$/);
+  });
+
+  const rebar319 = requireTool('rebar3', 'apt-get install erlang-nox rebar3', ['version']) && /^rebar 3\.19\./.test(spawnSync('rebar3', ['version'], { encoding: 'utf8' }).stdout);
+  it.runIf(rebar319)('names the URL the installed rebar3 3.19 resolves for hexpm, whatever is set', async () => {
+    const project = join(home, 'proj');
+    await mkdir(join(project, 'src'), { recursive: true });
+    await writeFile(join(project, 'rebar.config'), '{deps, [{setupdep, "1.0.0"}]}.\n');
+    await writeFile(join(project, 'src/proj.app.src'), '{application, proj, [{vsn, "0.1.0"}, {applications, [kernel, stdlib]}]}.\n');
+    await mkdir(join(home, '.config/rebar3'), { recursive: true });
+    await writeFile(rebarConfig(), `{rebar_packages_cdn, "${MIRROR}"}.\n`);
+    /** Where rebar3 would fetch the package record from. REBAR_OFFLINE: it says so and asks no one. */
+    const rebar3Asks = (env: Record<string, string>) => {
+      const run = spawnSync('rebar3', ['get-deps'], { cwd: project, encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH, HOME: home, DEBUG: '1', REBAR_OFFLINE: '1', ...env } });
+      const url = /\{offline,\s*<<"([^"]*)\/packages\/setupdep">>\}/.exec(run.stdout + run.stderr)?.[1];
+      expect(url, run.stdout + run.stderr).toBeDefined();
+      return url!;
+    };
+    const cases: Record<string, string>[] = [{}, { HEX_MIRROR: MIRROR }, { HEX_CDN: MIRROR }];
+    for (const env of cases) {
+      const shown = /^rebar3: +(\S+)/.exec(await rebar3Line(env))![1];
+      expect(shown, JSON.stringify(env)).toBe(rebar3Asks(env));
+    }
   });
 });
 

@@ -7,6 +7,12 @@
 //            /public_key                                the repository PEM
 //            /installs/...                              static CSV/.signed/binaries (setFile)
 //            /api/packages/NAME[/releases/VERSION[/docs]]   JSON or application/vnd.hex+erlang
+//            /api/packages?search=Q&sort=S&page=P           the package listing (100 a page), same types
+//            (all also under /api/repos/hexpm/)
+//   any other /api/ request, any method: an echo (JSON) of what arrived: method, path, query,
+//     the headers that matter and the body's length and SHA-256 (the body itself is in
+//     up.requests[i].body), with a Set-Cookie and a CORS header the mirror must not pass on.
+//   up.apiHeaders: extra headers on every /api answer (e.g. x-hex-message).
 //   - content-type application/octet-stream, quoted md5 ETag, Last-Modified, Cache-Control,
 //     never Content-Encoding; If-None-Match → 304.
 //   - unknown objects → 403 with an S3 AccessDenied XML body (the API answers 404 JSON).
@@ -108,6 +114,8 @@ export interface RecordedRequest {
   status: number;
   /** Date.now() at arrival. */
   at: number;
+  /** The request body, for the /api echo. */
+  body?: Buffer;
 }
 
 export interface FakeUpstreamOptions {
@@ -125,6 +133,8 @@ export interface FakeUpstream {
   readonly port: number;
   readonly repo: FixtureRepo;
   readonly requests: RecordedRequest[];
+  /** Headers added to every /api answer (x-hex-message, say). */
+  readonly apiHeaders: Record<string, string>;
   countRequests(match?: string | RegExp): number;
   resetRequests(): void;
   readonly fault: FaultControls;
@@ -277,6 +287,10 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
   for (const [path, body] of Object.entries(options.files ?? {})) setFile(path, body);
 
   const requests: RecordedRequest[] = [];
+  const apiHeaders: Record<string, string> = {};
+  /** /api requests the fake does not serve as hex.pm would: echoed. */
+  const isEcho = (method: string, path: string) =>
+    path.startsWith('/api/') && ((method !== 'GET' && method !== 'HEAD') || !/^\/api\/(?:repos\/hexpm\/)?packages(?:\/[^/]+(?:\/releases\/[^/]+(?:\/docs)?)?)?\/?$/.test(path));
   const faults = new Map<FaultKind, ActiveFault>();
   const sockets = new Set<Socket>();
   let generation = new AbortController();
@@ -323,13 +337,26 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
 
   const apiBase = () => ({ api: `http://${host}:${port}/api`, repo: `http://${host}:${port}` });
 
-  const resolveApi = (req: IncomingMessage, path: string): Resolved => {
+  const resolveApi = (req: IncomingMessage, path: string, query: URLSearchParams): Resolved => {
     const erlang = /application\/vnd\.hex\+erlang/.test(req.headers.accept ?? '');
-    const render = (status: number, doc: Record<string, JsonLike>): Resolved =>
-      erlang
-        ? { status, headers: { 'content-type': 'application/vnd.hex+erlang; charset=utf-8', 'cache-control': CACHE.api }, body: encodeErlangTerm(doc), kind: 'api' }
-        : { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': CACHE.api }, body: Buffer.from(JSON.stringify(doc)), kind: 'api' };
+    const render = (status: number, doc: JsonLike, lastModified?: number): Resolved => ({
+      ...(erlang
+        ? { status, headers: { 'content-type': 'application/vnd.hex+erlang; charset=utf-8', 'cache-control': CACHE.api, ...apiHeaders }, body: encodeErlangTerm(doc), kind: 'api' as const }
+        : { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': CACHE.api, ...apiHeaders }, body: Buffer.from(JSON.stringify(doc)), kind: 'api' as const }),
+      ...(lastModified !== undefined ? { lastModified } : {}),
+    });
     const notFound = () => render(404, { status: 404, message: 'Page not found' });
+    if (/^\/api\/(?:repos\/hexpm\/)?packages\/?$/.test(path)) {
+      // hex.pm's listing: a search over names, sorted, 100 a page.
+      const search = (query.get('search') ?? '').toLowerCase();
+      const page = Math.max(1, Number(query.get('page') ?? 1) || 1);
+      const docs = repo
+        .packages()
+        .filter((name) => name.includes(search))
+        .map((name) => repo.apiPackageJson(name, apiBase())!);
+      if (query.get('sort') === 'downloads') docs.sort((a, b) => (b.downloads as { all: number }).all - (a.downloads as { all: number }).all);
+      return render(200, docs.slice((page - 1) * 100, page * 100));
+    }
     const m = /^\/api\/(?:repos\/hexpm\/)?packages\/([^/]+)(?:\/releases\/([^/]+)(\/docs)?)?\/?$/.exec(path);
     if (!m) return notFound();
     const name = decodeSegment(m[1]!);
@@ -337,14 +364,14 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
     if (name === undefined) return notFound();
     if (version === undefined) {
       const doc = repo.apiPackageJson(name, apiBase());
-      return doc ? render(200, doc) : notFound();
+      return doc ? render(200, doc, latestTime(name)) : notFound();
     }
     if (m[3]) {
       if (!repo.docs(name, version)) return notFound();
       return { status: 302, headers: { location: `${apiBase().repo}/docs/${name}-${version}.tar.gz`, 'content-type': 'text/html; charset=utf-8' }, body: Buffer.alloc(0), kind: 'api' };
     }
     const doc = repo.apiReleaseJson(name, version, apiBase());
-    return doc ? render(200, doc) : notFound();
+    return doc ? render(200, doc, repo.release(name, version)!.publishedAt) : notFound();
   };
 
   const latestTime = (name?: string) => {
@@ -358,8 +385,8 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
       ? { status: 200, headers: { 'content-type': 'application/octet-stream', 'cache-control': CACHE.registry }, body, kind, ...(name ? { name } : {}), lastModified: latestTime(name) }
       : accessDenied();
 
-  const resolve = (req: IncomingMessage, path: string): Resolved => {
-    if (path.startsWith('/api/')) return serveApi ? resolveApi(req, path) : accessDenied();
+  const resolve = (req: IncomingMessage, path: string, query: URLSearchParams): Resolved => {
+    if (path.startsWith('/api/')) return serveApi ? resolveApi(req, path, query) : accessDenied();
     const file = files.get(path);
     if (file) {
       return {
@@ -507,6 +534,37 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
     const hang = take('hangMs', path);
     if (hang && !(await wait(hang.opts.ms as number))) return;
 
+    if (serveApi && isEcho(req.method ?? 'GET', path)) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+      entry.body = Buffer.concat(chunks);
+      const pick = (name: string) => (req.headers[name] === undefined ? null : String(req.headers[name]));
+      const echo = Buffer.from(
+        JSON.stringify({
+          method: req.method,
+          path,
+          query: q === -1 ? '' : url.slice(q + 1),
+          contentType: pick('content-type'),
+          accept: pick('accept'),
+          authorization: pick('authorization'),
+          cookie: pick('cookie'),
+          hexOtp: pick('x-hex-otp'),
+          bodyLength: entry.body.length,
+          bodySha256: createHash('sha256').update(entry.body).digest('hex'),
+        }),
+      );
+      send(req.method === 'POST' ? 201 : 200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': echo.length,
+        'set-cookie': 'hexpm_session=from-upstream; Path=/',
+        'access-control-allow-origin': '*',
+        'cache-control': CACHE.api,
+        ...apiHeaders,
+      });
+      res.end(req.method === 'HEAD' ? undefined : echo);
+      return;
+    }
+
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>MethodNotAllowed</Code><Message>The specified method is not allowed against this resource.</Message></Error>`);
       send(405, { 'content-type': 'application/xml', 'content-length': body.length, allow: 'GET, HEAD' });
@@ -541,7 +599,7 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
       return;
     }
 
-    const resolved = applyContentFaults(resolve(req, path), path);
+    const resolved = applyContentFaults(resolve(req, path, new URLSearchParams(q === -1 ? '' : url.slice(q + 1))), path);
     const headers: Record<string, string | number> = { ...resolved.headers };
     const cacheable = resolved.status === 200 && resolved.kind !== 'error';
     if (cacheable) {
@@ -658,6 +716,7 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
     },
     repo,
     requests,
+    apiHeaders,
     countRequests: (match) =>
       requests.filter((r) => match === undefined || (typeof match === 'string' ? r.path.startsWith(match) : match.test(r.path))).length,
     resetRequests: () => {

@@ -7,6 +7,7 @@
 //   buildDocsTarball(name, version, html?)   → gzip(tar[index.html, ...])
 //   signPayload / packSigned / unpackSigned  low-level gzip(Signed) helpers for fault cases
 //   encodeErlangTerm(value)                  term_to_binary for JSON-like values (API bodies)
+//   decodeErlangTerm(body)                   binary_to_term for the same (reading what the mirror sends)
 //   new FixtureRepo({ repository?, privateKeyPem? })
 //     await publish(spec, opts?) / await replace(spec, opts?) / retire() / revert()
 //     await publishDocs(name, version, html?) / docs(name, version)
@@ -418,6 +419,81 @@ export function encodeErlangTerm(value: JsonLike): Buffer {
   };
   walk(value);
   return Buffer.concat(parts);
+}
+
+/**
+ * binary_to_term for what encodeErlangTerm writes and hexpm sends (maps, binaries, lists,
+ * integers, floats, atoms; nil → null), written from the format's description rather than
+ * from the mirror's encoder, so a test can read what the mirror sends.
+ */
+export function decodeErlangTerm(body: Buffer): JsonLike {
+  let pos = 0;
+  const byte = () => {
+    if (pos >= body.length) throw new Error('term truncated');
+    return body[pos++]!;
+  };
+  const take = (n: number) => {
+    if (pos + n > body.length) throw new Error('term truncated');
+    const out = body.subarray(pos, pos + n);
+    pos += n;
+    return out;
+  };
+  const u32 = () => take(4).readUInt32BE(0);
+  const atom = (name: string): JsonLike => {
+    if (name === 'nil') return null;
+    if (name === 'true') return true;
+    if (name === 'false') return false;
+    throw new Error(`unexpected atom ${name}`);
+  };
+  const read = (): JsonLike => {
+    const tag = byte();
+    switch (tag) {
+      case 97:
+        return byte();
+      case 98:
+        return take(4).readInt32BE(0);
+      case 70:
+        return take(8).readDoubleBE(0);
+      case 110: {
+        const n = byte();
+        const sign = byte();
+        let value = 0n;
+        for (const [i, d] of [...take(n)].entries()) value += BigInt(d) << BigInt(8 * i);
+        return Number(sign ? -value : value);
+      }
+      case 100:
+      case 118:
+        return atom(take(take(2).readUInt16BE(0)).toString('utf8'));
+      case 115:
+      case 119:
+        return atom(take(byte()).toString('utf8'));
+      case 109:
+        return take(u32()).toString('utf8');
+      case 106:
+        return [];
+      case 108: {
+        const items = Array.from({ length: u32() }, read);
+        if (byte() !== 106) throw new Error('improper list');
+        return items;
+      }
+      case 116: {
+        const out: Record<string, JsonLike> = {};
+        const n = u32();
+        for (let i = 0; i < n; i++) {
+          const key = read();
+          if (typeof key !== 'string') throw new Error('map key is not a binary');
+          out[key] = read();
+        }
+        return out;
+      }
+      default:
+        throw new Error(`unsupported term tag ${tag}`);
+    }
+  };
+  if (byte() !== 131) throw new Error('not an external term (no version byte 131)');
+  const value = read();
+  if (pos !== body.length) throw new Error('bytes after the term');
+  return value;
 }
 
 // ---------------------------------------------------------------- the repository

@@ -1,8 +1,9 @@
-// The other parties of the security tests, for real: another local user (uid 65534, through
-// `setpriv`) and another host, a network namespace joined to this one by a veth pair, whose
-// address is not loopback. Both need root, setpriv (util-linux) and ip (iproute2); elsewhere
-// the tests are skipped with a printed reason, except under CI=true, where that is a failure.
-import { execFileSync, spawnSync } from 'node:child_process';
+// The other parties of the security and network tests, for real: another local user (uid
+// 65534, through `setpriv`) and another host, a network namespace joined to this one by a veth
+// pair, whose address is not loopback (and which can drop packets, with iptables). They need
+// root, setpriv (util-linux), ip (iproute2) and iptables; elsewhere the tests are skipped with a
+// printed reason, except under CI=true, where that is a failure.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { runCommand, type Outcome } from './cli.js';
 
 export const NOBODY = 65534;
@@ -69,12 +70,31 @@ export function fetchAsNobody(requests: [string, Record<string, string>][]): Pro
   return fetchAs(['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'], requests);
 }
 
+let canDrop: boolean | undefined;
+
+/** Whether a neighbour host can also drop packets (iptables); says why not. */
+export function canDropPackets(): boolean {
+  if (canDrop !== undefined) return canDrop;
+  canDrop = canActAsOthers() && spawnSync('iptables', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!canDrop && process.getuid?.() === 0) {
+    const reason = 'iptables is missing (apt-get install iptables)';
+    if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
+    console.warn(`SKIPPED: ${reason}`);
+  }
+  return canDrop;
+}
+
 export interface NeighbourHost {
   /** This machine's address as the neighbour sees it (not loopback). */
   hostAddress: string;
   /** The neighbour's own address: what the mirror sees as the peer. */
   address: string;
   fetch(requests: [string, Record<string, string>][]): Promise<FetchResult[]>;
+  /**
+   * Listens on `port` at the neighbour's address and drops every packet of a connection after
+   * its handshake (a dead VPN, a firewall that blackholes): connecting works, nothing else does.
+   */
+  blackhole(port: number): Promise<void>;
   remove(): void;
 }
 
@@ -100,11 +120,23 @@ export function createNeighbourHost(): NeighbourHost {
     spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     throw error;
   }
+  const listeners: ChildProcess[] = [];
   return {
     hostAddress,
     address,
     fetch: (requests) => fetchAs(['ip', 'netns', 'exec', ns], requests),
+    async blackhole(port) {
+      const listener = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', `require('node:net').createServer(() => {}).listen(${port}, '${address}', () => console.log('ready'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      listeners.push(listener);
+      await new Promise<void>((resolve, reject) => {
+        listener.stdout!.once('data', () => resolve());
+        listener.once('exit', (code) => reject(new Error(`the blackhole listener exited with ${code}`)));
+      });
+      // The handshake's SYN is NEW; everything after it is ESTABLISHED, and dropped.
+      ip('netns', 'exec', ns, 'iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(port), '-m', 'conntrack', '--ctstate', 'ESTABLISHED', '-j', 'DROP');
+    },
     remove() {
+      for (const listener of listeners) listener.kill('SIGKILL');
       spawnSync('ip', ['link', 'del', outside], { stdio: 'ignore' });
       spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     },

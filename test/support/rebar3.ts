@@ -10,8 +10,10 @@ import { testKeys } from './hex-fixtures.js';
 export interface Rebar3Project {
   home: string;
   dir: string;
-  /** Runs rebar3 against the mirror at `mirrorUrl` (HEX_CDN). */
-  run(args: string[], mirrorUrl: string): Promise<{ code: number | null; output: string }>;
+  /** Runs rebar3 against the mirror at `mirrorUrl` (HEX_CDN), killed after `timeoutMs` (default 240 s). */
+  run(args: string[], mirrorUrl: string, options?: { timeoutMs?: number }): Promise<ClientResult>;
+  /** Removes the build and rebar3's package cache, so the next build must ask the mirror for everything. */
+  forgetClientCache(): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -33,23 +35,46 @@ export async function createRebar3Project(deps: Record<string, string>): Promise
   return {
     home,
     dir,
-    // Asynchronous: the fake upstream lives in the test process and must keep answering.
-    run: (args, mirrorUrl) =>
-      new Promise((resolve) => {
-        const child = spawn('rebar3', args, {
-          cwd: dir,
-          env: { PATH: process.env.PATH, HOME: home, HEX_CDN: mirrorUrl, REBAR_COLOR: 'none' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-        child.on('exit', (code) => {
-          clearTimeout(timer);
-          resolve({ code, output });
-        });
-      }),
+    run: (args, mirrorUrl, options = {}) =>
+      runClient('rebar3', args, { cwd: dir, env: { PATH: process.env.PATH, HOME: home, HEX_CDN: mirrorUrl, REBAR_COLOR: 'none' }, ...options }),
+    forgetClientCache: async () => {
+      await rm(join(dir, '_build'), { recursive: true, force: true });
+      await rm(join(home, '.cache/rebar3'), { recursive: true, force: true });
+    },
     remove: () => rm(home, { recursive: true, force: true }),
   };
+}
+
+export interface ClientResult {
+  code: number | null;
+  output: string;
+  /** Killed because it ran past `timeoutMs`. */
+  timedOut: boolean;
+}
+
+/**
+ * Runs a client to completion with stdout and stderr interleaved as the user would see them;
+ * killed with its whole process group (rebar3 under mix, escripts under rebar3) after `timeoutMs`.
+ */
+export function runClient(command: string, args: string[], options: { cwd: string; env: Record<string, string | undefined>; timeoutMs?: number }): Promise<ClientResult> {
+  // Asynchronous: the fake upstream lives in the test process and must keep answering.
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    let timedOut = false;
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, options.timeoutMs ?? 240_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output, timedOut });
+    });
+  });
 }

@@ -1,0 +1,53 @@
+// How long a client waits for the upstream. Hex gives up on a request after 15 s and rebar3
+// takes long retries of its own, so a build through the mirror must never wait on a hanging
+// upstream longer than going direct would:
+// - with nothing stored (a cold miss), until the client's deadline (HEXHUB_MISS_BUDGET, set
+//   once per client request by the repository routes), then a 504 with the reason;
+// - with a stored copy that is due for revalidation, for the revalidation budget
+//   (HEXHUB_REVALIDATE_BUDGET), then the stored copy, while the revalidation finishes.
+// Work without a client (pre-warm, the scrub) has no deadline.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { HttpError } from '../server/http-error.js';
+
+const deadline = new AsyncLocalStorage<number>();
+
+export function withClientDeadline<T>(budgetMs: number, run: () => Promise<T>): Promise<T> {
+  return deadline.run(Date.now() + budgetMs, run);
+}
+
+/**
+ * Waits for `work` as long as the current client can: past its deadline, rejects with a 504
+ * naming `what`, while the work goes on (its outcome is kept for the next request). Once
+ * `answering()` is true (the client's response has begun) the deadline no longer applies.
+ */
+export async function withinClientDeadline<T>(work: Promise<T>, what: string, answering: () => boolean = () => false): Promise<T> {
+  const until = deadline.getStore();
+  if (until === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      if (!answering()) reject(new HttpError(504, `the upstream did not answer for ${what} in time; try again (the mirror keeps fetching it)`));
+    }, Math.max(0, until - Date.now()));
+  });
+  // The work's own failure, once nobody waits for it, must not surface as unhandled.
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * True when `work` is still running after `ms` (it is left running), false once it settled:
+ * how long a client waits for a revalidation when a stored copy can answer it.
+ */
+export async function stillRunningAfter(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), ms)));
+  try {
+    return await Promise.race([work.then(() => false as const, () => false as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
