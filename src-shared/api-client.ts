@@ -1,19 +1,9 @@
-// A typed client for the control API, used by the dashboard (browser fetch) and by the
-// CLI when it hands work to a running server (Node's fetch). Routes and types come from
-// contract.ts, so a change to the API is a type error on both sides.
-import {
-  API_PREFIX,
-  SESSION_HEADER,
-  TOKEN_HEADER,
-  type ApiRoute,
-  type ApiRoutes,
-  type CacheListQuery,
-  type ErrorBody,
-  type PrewarmRequest,
-  type ServerEvent,
-  type SettingsPatch,
-  type SetupRequest,
-} from './contract.js';
+// The control API over HTTP: a Control (control.ts) for the dashboard (browser fetch) and for
+// the CLI when it hands work to a running server (Node's fetch). Each call goes on the route
+// CONTROL_ROUTES names; routes and types come from contract.ts, so a change to the API is a
+// type error on both sides.
+import { API_PREFIX, SESSION_HEADER, TOKEN_HEADER, type ApiRoute, type ApiRoutes, type ErrorBody, type ServerEvent } from './contract.js';
+import { CONTROL_CALLS, CONTROL_ROUTES, type Control, type ControlCall, type RequestParts } from './control.js';
 
 export class ApiError extends Error {
   constructor(
@@ -22,6 +12,11 @@ export class ApiError extends Error {
   ) {
     super(body.message);
     this.name = 'ApiError';
+  }
+
+  /** Field-level messages, where an in-process Control's ValidationError has them too. */
+  get fields(): ErrorBody['fields'] {
+    return this.body.fields;
   }
 }
 
@@ -35,12 +30,7 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
 }
 
-type CallArgs<R extends ApiRoute> = {
-  params?: Record<string, string>;
-  query?: ApiRoutes[R]['query'];
-  body?: ApiRoutes[R]['body'];
-  signal?: AbortSignal;
-};
+type CallArgs<R extends ApiRoute> = RequestParts<R> & { signal?: AbortSignal };
 
 export function createApiClient(options: ApiClientOptions) {
   const doFetch = options.fetch ?? fetch;
@@ -111,28 +101,15 @@ export function createApiClient(options: ApiClientOptions) {
     }
   }
 
-  return {
-    call,
-    events,
-    status: () => call('GET /status'),
-    listCache: (query: CacheListQuery = {}) => call('GET /cache', { query }),
-    package: (name: string) => call('GET /cache/:name', { params: { name } }),
-    deleteRelease: (name: string, version: string) => call('DELETE /cache/:name/:version', { params: { name, version } }),
-    deletePackage: (name: string) => call('DELETE /cache/:name', { params: { name } }),
-    clearCache: () => call('DELETE /cache'),
-    verify: () => call('POST /verify'),
-    disk: () => call('GET /disk'),
-    settings: () => call('GET /settings'),
-    updateSettings: (patch: SettingsPatch) => call('PATCH /settings', { body: patch }),
-    jobs: () => call('GET /jobs'),
-    job: (id: string) => call('GET /jobs/:id', { params: { id } }),
-    startPrewarm: (request: PrewarmRequest) => call('POST /jobs', { body: request }),
-    cancelJob: (id: string) => call('DELETE /jobs/:id', { params: { id } }),
-    loginLink: () => call('POST /login-links'),
-    setupState: (mirrorUrl?: string) => call('GET /setup', { query: mirrorUrl ? { mirrorUrl } : {} }),
-    applySetup: (request: SetupRequest = {}) => call('POST /setup', { body: request }),
-    undoSetup: () => call('POST /setup/undo'),
+  const bound = <C extends ControlCall>(name: C): Control[C] => {
+    const binding = CONTROL_ROUTES[name];
+    return ((...args: Parameters<Control[C]>) => call(binding.route, binding.send(...args))) as Control[C];
   };
+  const calls = Object.fromEntries(CONTROL_CALLS.map((name) => [name, bound(name)])) as Pick<Control, ControlCall>;
+
+  // Also the raw `call`, for a query with an abort signal (the dashboard's paged lists).
+  const client = { call, events, ...calls };
+  return client satisfies Control;
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;

@@ -361,7 +361,7 @@ export interface SetupRequest {
 
 export interface SetupResult {
   changes: SetupChange[];
-  /** Where the previous files were saved (null for a dry run or when nothing changed). */
+  /** Where the previous files were saved (null for a dry run or when nothing changed); for an undo, where they were restored from. */
   backup: string | null;
   /** Files put back by an undo. */
   restored?: string[];

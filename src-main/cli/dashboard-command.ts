@@ -3,13 +3,14 @@
 // where one can be opened.
 import type { ConfigOverrides } from '../config/config.js';
 import { browserProblem, openInBrowser } from './browser.js';
-import { configFrom, fail, runningServer } from './context.js';
+import { configFrom, fail } from './context.js';
+import { runningServer } from './data-dir-control.js';
 
 export async function dashboardCommand(options: ConfigOverrides & { open?: boolean }): Promise<void> {
   const config = configFrom(options);
   const server = await runningServer(config);
   if (!server) fail(`no HexHub server is running on ${config.dataDir}; start one (\`hexhub serve\`, or the desktop app) and run this again`, 1);
-  const link = await server.api.loginLink();
+  const link = await server.control.loginLink();
   const problem = options.open === false ? 'asked not to (--no-open)' : browserProblem();
   if (!problem) {
     await openInBrowser(link.url, config.dataDir).then(

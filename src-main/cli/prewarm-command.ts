@@ -5,9 +5,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { JobView, PrewarmRequest, ServerEvent } from '../../src-shared/contract.js';
+import type { JobView, PrewarmRequest } from '../../src-shared/contract.js';
+import type { Control } from '../../src-shared/control.js';
+import { formatBytes } from '../../src-shared/format.js';
 import type { ConfigOverrides } from '../config/config.js';
-import { configFrom, fail, formatBytes, reachDataDir } from './context.js';
+import { configFrom, fail } from './context.js';
+import { reachDataDir } from './data-dir-control.js';
 
 const FINAL = new Set(['done', 'failed', 'cancelled']);
 
@@ -64,37 +67,35 @@ function report(job: JobView): void {
   if (job.error) process.stdout.write(`  error: ${job.error}\n`);
 }
 
-/** Starts the job and resolves with its final view, feeding `progress` on the way. */
-function followJob(
-  start: () => Promise<JobView>,
-  subscribe: (onJob: (job: JobView) => void) => () => void,
-  progress: Progress,
-  poll?: (id: string) => Promise<JobView>,
-): Promise<JobView> {
+/**
+ * Starts the job and resolves with its final view, feeding `progress` from the job's events;
+ * a poll backs the events up, for those missed while a stream (re)connects.
+ */
+function followJob(control: Control, request: PrewarmRequest, progress: Progress): Promise<JobView> {
   return new Promise((resolve, reject) => {
     let id: string | undefined;
     let timer: NodeJS.Timeout | undefined;
     const early: JobView[] = [];
+    const stream = new AbortController();
     const onJob = (job: JobView) => {
       if (id === undefined) return void early.push(job);
       if (job.id !== id) return;
       progress.update(job);
       if (FINAL.has(job.state)) {
-        unsubscribe();
+        stream.abort();
         clearInterval(timer);
         resolve(job);
       }
     };
-    const unsubscribe = subscribe(onJob);
-    start().then(
+    void control.events((event) => event.type === 'job' && onJob(event.job), stream.signal).catch(() => undefined);
+    control.startPrewarm(request).then(
       (job) => {
         id = job.id;
         for (const j of [job, ...early]) onJob(j);
-        // A backstop for events missed while the stream (re)connects.
-        if (poll) timer = setInterval(() => void poll(job.id).then(onJob, () => undefined), 2000);
+        if (!stream.signal.aborted) timer = setInterval(() => void control.job(job.id).then(onJob, () => undefined), 2000);
       },
       (error: unknown) => {
-        unsubscribe();
+        stream.abort();
         reject(error);
       },
     );
@@ -106,37 +107,20 @@ export async function prewarmCommand(args: string[], options: ConfigOverrides & 
   const config = configFrom(options);
   const concurrency = options.concurrency === undefined ? undefined : Number(options.concurrency);
   const request = await buildRequest(args, concurrency);
-  const target = await reachDataDir(config, 'prewarm');
+  const dataDir = await reachDataDir(config, 'prewarm');
+  if (dataDir.server) process.stdout.write(`handing the job to the server running on this data dir (${dataDir.server})\n`);
   const progress = new Progress();
   let final: JobView;
   try {
-    if (target.kind === 'server') {
-      process.stdout.write(`handing the job to the server running on this data dir (${target.url})\n`);
-      final = await followJob(
-        () => target.api.startPrewarm(request),
-        (onJob) => {
-          const stop = new AbortController();
-          void target.api.events((event: ServerEvent) => event.type === 'job' && onJob(event.job), stop.signal).catch(() => undefined);
-          return () => stop.abort();
-        },
-        progress,
-        (id) => target.api.job(id),
-      );
-    } else {
-      final = await followJob(
-        () => target.engine.prewarm(request),
-        (onJob) => target.engine.events.subscribe((event) => event.type === 'job' && onJob(event.job)),
-        progress,
-      );
-    }
+    final = await followJob(dataDir.control, request, progress);
   } catch (error) {
     progress.stop();
-    if (target.kind === 'local') await target.engine.stop();
-    const fields = (error as { body?: { fields?: Record<string, string> } }).body?.fields ?? (error as { fields?: Record<string, string> }).fields;
+    await dataDir.close();
+    const fields = (error as { fields?: Partial<Record<string, string>> }).fields;
     fail(fields && Object.keys(fields).length ? Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('\n') : (error as Error).message);
   }
   progress.stop();
-  if (target.kind === 'local') await target.engine.stop();
+  await dataDir.close();
   report(final);
   process.exit(final.state === 'done' ? 0 : 1);
 }

@@ -1,3 +1,4 @@
+// `hexhub serve`: the mirror, headless, until SIGTERM or SIGINT.
 import type { ConfigOverrides } from '../config/config.js';
 import { createEngine } from '../engine.js';
 import { DataDirBusyError } from '../store/data-dir-lock.js';
@@ -19,7 +20,7 @@ export async function serveCommand(options: ConfigOverrides & { open?: boolean }
   }
   process.stdout.write(`HexHub mirror listening on ${url}\n`);
   // The dashboard needs a sign-in: a one-time link, on this terminal only.
-  const link = engine.loginLink();
+  const link = await engine.control.loginLink();
   process.stdout.write(`Dashboard sign-in link (works once, within 15 minutes; \`hexhub dashboard\` makes another): ${link.url}\n`);
   if (options.open && !browserProblem()) {
     openInBrowser(link.url, config.dataDir).catch((error: Error) => process.stderr.write(`hexhub: could not open a browser (${error.message}); open the link above yourself\n`));

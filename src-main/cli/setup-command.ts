@@ -1,13 +1,13 @@
-// `hexhub setup`: point mix, rebar3 and the shells at this mirror (or undo that).
+// `hexhub setup`: point mix, rebar3 and the shells at this mirror (or undo that). It changes
+// the files of whoever runs it, in their environment, so it runs the setup calls itself
+// rather than handing them to a server (whose HOME and shell may be another's).
 import type { SetupState } from '../../src-shared/contract.js';
-import { parseHttpUrl, type Config, type ConfigOverrides } from '../config/config.js';
-import { applySetup, inspectSetup, planSetup, SetupError, undoSetup, type SetupContext } from '../setup/machine-setup.js';
+import type { ConfigOverrides } from '../config/config.js';
+import { mirrorUrlOf } from '../config/mirror-url.js';
+import { ValidationError } from '../control/errors.js';
+import { setupCalls } from '../control/setup-calls.js';
+import { SetupError } from '../setup/machine-setup.js';
 import { configFrom, fail } from './context.js';
-
-export function mirrorUrlOf(config: Config): string {
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-  return `http://${host}:${config.port}`;
-}
 
 function printState(state: SetupState): void {
   const mark = (here: boolean) => (here ? 'this mirror' : 'not this mirror');
@@ -21,32 +21,22 @@ function printState(state: SetupState): void {
 
 export async function setupCommand(options: ConfigOverrides & { mirrorUrl?: string; undo?: boolean; dryRun?: boolean }): Promise<void> {
   const config = configFrom(options);
-  let mirrorUrl = mirrorUrlOf(config);
-  if (options.mirrorUrl !== undefined) {
-    try {
-      mirrorUrl = parseHttpUrl(options.mirrorUrl);
-    } catch (error) {
-      fail(`--mirror-url: ${(error as Error).message}`);
-    }
-  }
-  const ctx: SetupContext = { env: process.env, dataDir: config.dataDir, mirrorUrl };
-  printState(await inspectSetup(ctx));
+  const setup = setupCalls({ env: process.env, dataDir: config.dataDir, mirrorUrl: () => mirrorUrlOf(config.host, config.port) });
+  const { mirrorUrl } = options;
   try {
+    printState(await setup.setupState(mirrorUrl));
     if (options.undo) {
-      const { restored, backup } = await undoSetup(ctx);
-      process.stdout.write(`\nrestored from ${backup}:\n${restored.map((p) => `  ${p}`).join('\n')}\n`);
+      const { restored, backup } = await setup.undoSetup();
+      process.stdout.write(`\nrestored from ${backup}:\n${(restored ?? []).map((p) => `  ${p}`).join('\n')}\n`);
       return;
     }
-    if (options.dryRun) {
-      const changes = await planSetup(ctx);
-      process.stdout.write(changes.length ? `\nwould change:\n\n${changes.map((c) => c.diff).join('\n')}` : '\nnothing to change\n');
-      return;
-    }
-    const { changes, backup } = await applySetup(ctx);
+    const { changes, backup } = await setup.applySetup({ ...(mirrorUrl !== undefined ? { mirrorUrl } : {}), dryRun: options.dryRun === true });
+    if (options.dryRun) return void process.stdout.write(changes.length ? `\nwould change:\n\n${changes.map((c) => c.diff).join('\n')}` : '\nnothing to change\n');
     if (changes.length === 0) return void process.stdout.write('\neverything already points at this mirror\n');
     process.stdout.write(`\nchanged:\n${changes.map((c) => `  ${c.path} (${c.why})`).join('\n')}\nprevious versions saved in ${backup}; \`hexhub setup --undo\` restores them\n`);
     process.stdout.write('open a new terminal (or log in again) for the shell variables to apply\n');
   } catch (error) {
+    if (error instanceof ValidationError) fail(`--mirror-url: ${error.fields.mirrorUrl}`);
     if (error instanceof SetupError) fail(`setup not applied:\n${error.problems.map((p) => `  ${p}`).join('\n')}`);
     throw error;
   }

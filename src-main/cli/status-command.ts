@@ -1,33 +1,28 @@
 // `hexhub status`: what is cached and how much room it takes.
-import type { CacheListResponse, DiskUsageResponse } from '../../src-shared/contract.js';
+import type { CacheListResponse } from '../../src-shared/contract.js';
+import { formatBytes } from '../../src-shared/format.js';
 import type { ConfigOverrides } from '../config/config.js';
-import { configFrom, formatBytes, reachDataDir } from './context.js';
+import { configFrom } from './context.js';
+import { reachDataDir } from './data-dir-control.js';
 
 const PAGE = 500;
 
 export async function statusCommand(options: ConfigOverrides): Promise<void> {
   const config = configFrom(options);
-  const target = await reachDataDir(config, 'status');
-  let disk: DiskUsageResponse;
+  const dataDir = await reachDataDir(config, 'status');
+  const { control } = dataDir;
   const pages: CacheListResponse[] = [];
-  const list = (page: number) =>
-    target.kind === 'server' ? target.api.listCache({ page, pageSize: PAGE }) : Promise.resolve(target.engine.catalog.list({ page, pageSize: PAGE }));
   for (let page = 1; ; page++) {
-    const result = await list(page);
+    const result = await control.listCache({ page, pageSize: PAGE });
     pages.push(result);
     if (page * PAGE >= result.total) break;
   }
-  if (target.kind === 'server') {
-    disk = await target.api.disk();
-    const { storage, scrub } = await target.api.status();
-    process.stdout.write(`server: ${target.url} (running)\n`);
-    if (!storage.writable) process.stdout.write(`storage: ${storage.reason ?? 'write failed'} since ${new Date(storage.since ?? Date.now()).toISOString()}: downloads are passed through without being kept (${storage.lastError ?? ''})\n`);
-    if (scrub.lastPass) process.stdout.write(`scrub: last pass ${new Date(scrub.lastPass.finishedAt).toISOString()}, ${scrub.lastPass.checked} checked, ${scrub.lastPass.problems} damaged\n`);
-  } else {
-    disk = await target.engine.catalog.disk(config.sizeCapBytes);
-    await target.engine.stop();
-    process.stdout.write('server: not running\n');
-  }
+  const disk = await control.disk();
+  const { storage, scrub } = await control.status();
+  await dataDir.close();
+  process.stdout.write(dataDir.server ? `server: ${dataDir.server} (running)\n` : 'server: not running\n');
+  if (!storage.writable) process.stdout.write(`storage: ${storage.reason ?? 'write failed'} since ${new Date(storage.since ?? Date.now()).toISOString()}: downloads are passed through without being kept (${storage.lastError ?? ''})\n`);
+  if (scrub.lastPass) process.stdout.write(`scrub: last pass ${new Date(scrub.lastPass.finishedAt).toISOString()}, ${scrub.lastPass.checked} checked, ${scrub.lastPass.problems} damaged\n`);
   const items = pages.flatMap((p) => p.items);
   process.stdout.write(`data dir: ${config.dataDir}\n`);
   process.stdout.write(

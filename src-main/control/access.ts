@@ -15,6 +15,7 @@ import { BlockList, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { SESSION_HEADER, TOKEN_HEADER } from '../../src-shared/contract.js';
+import { isWildcardHost } from '../config/mirror-url.js';
 import { HttpError } from '../server/http-error.js';
 import type { DashboardSessions } from './sessions.js';
 
@@ -66,7 +67,7 @@ const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 /** Host header values that name this server. */
 export function allowedHosts(listenHost: string, port: number): Set<string> {
   const names = new Set(LOOPBACK_NAMES);
-  if (listenHost !== '0.0.0.0' && listenHost !== '::') names.add(listenHost.includes(':') ? `[${listenHost}]` : listenHost);
+  if (!isWildcardHost(listenHost)) names.add(listenHost.includes(':') ? `[${listenHost}]` : listenHost);
   return new Set([...names].map((name) => `${name}:${port}`));
 }
 

@@ -6,7 +6,6 @@
 import { createServer } from 'node:net';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
-import { mirrorUrlOf } from '../cli/setup-command.js';
 import { DataDirBusyError } from '../store/data-dir-lock.js';
 
 /** The part of the engine this module drives. */
@@ -61,7 +60,8 @@ export interface EngineHostDeps<E extends HostedEngine> {
 }
 
 export type HostResult<E> =
-  | { started: true; engine: E; config: Config; url: string; mirrorUrl: string }
+  /** `url` is the mirror's URL (mirrorUrlOf): what the window, the tray and setup use. */
+  | { started: true; engine: E; config: Config; url: string }
   | { started: false; reason: 'declined' | 'no-free-port'; port: number };
 
 function inUse(error: unknown): boolean {
@@ -80,7 +80,7 @@ export async function startEngine<E extends HostedEngine>(initial: Config, deps:
     const engine = deps.create(config);
     try {
       const url = await engine.start();
-      return { started: true, engine, config, url, mirrorUrl: mirrorUrlOf({ ...config, port: Number(new URL(url).port) }) };
+      return { started: true, engine, config, url };
     } catch (error) {
       // A failed start has already released the data dir; stop() lets go of the rest.
       await engine.stop().catch(() => undefined);

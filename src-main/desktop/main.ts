@@ -1,27 +1,29 @@
 // HexHub's desktop app: the Electron main process. Every decision lives in a small module named
 // for what it does, which takes Electron's objects as parameters and is unit-tested under
 // plain Node; this file only hands them Electron and puts them in order. It is the only
-// place, with those modules, that touches electron — the engine never does.
+// place, with those modules, that touches electron — the engine never does. Everything the
+// app asks of the engine goes through its Control, as the dashboard's requests do.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, nativeImage, Notification, session, shell, Tray, type NativeImage } from 'electron';
+import type { StatusResponse } from '../../src-shared/contract.js';
 import type { Config } from '../config/config.js';
 import { loadStartupConfig } from '../config/saved-settings.js';
-import { createEngine } from '../engine.js';
-import { applySetup, planSetup } from '../setup/machine-setup.js';
+import { createEngine, type Engine } from '../engine.js';
 import { applicationMenuTemplate } from './app-menu.js';
+import { chooseLockFile, dialogPrompts } from './dialogs.js';
 import { startEngine, startupFailure, stopEngineOnQuit } from './engine-host.js';
 import { registerIpc } from './ipc.js';
 import { createLoginItem, launchCommand, startedHidden } from './login-item.js';
 import { openMainWindow, showWindow } from './main-window.js';
 import { applyNavigationPolicy, applyPermissionPolicy } from './navigation-policy.js';
 import { createNotifier } from './notifications.js';
-import { readPreferences, writePreferences } from './preferences.js';
+import { readPreferences, writePreferences, type DesktopPreferences } from './preferences.js';
 import { claimSingleInstance } from './single-instance.js';
 import { exposeTestHooks } from './test-hooks.js';
-import { createTrayController } from './tray.js';
-import { trayActions, type Prompts } from './tray-actions.js';
+import { createTrayController, type TrayController } from './tray.js';
+import { trayActions } from './tray-actions.js';
 import { snapshotOf, type TrayState } from './tray-state.js';
 
 /** Files beside the compiled code: dist/src-main/desktop/ here, build/icons/ at the package root (in app.asar when packaged). */
@@ -32,21 +34,6 @@ const ICONS = fileURLToPath(new URL('../../../build/icons/', import.meta.url));
 // than the 16 px one scaled up. macOS picks the @2x file by itself on Retina screens.
 function trayIcon(state: TrayState): NativeImage {
   return nativeImage.createFromPath(join(ICONS, 'tray', process.platform === 'linux' ? `${state}@2x.png` : `${state}.png`));
-}
-
-function dialogPrompts(): Prompts {
-  return {
-    async confirm({ message, detail, confirmLabel }) {
-      const { response } = await dialog.showMessageBox({ type: 'question', message, detail, buttons: [confirmLabel, 'Cancel'], defaultId: 0, cancelId: 1, noLink: true });
-      return response === 0;
-    },
-    async info(message, detail) {
-      await dialog.showMessageBox({ type: 'info', message, detail: detail ?? '', buttons: ['OK'] });
-    },
-    async error(message, detail) {
-      await dialog.showMessageBox({ type: 'error', message, detail: detail ?? '', buttons: ['OK'] });
-    },
-  };
 }
 
 function notify(title: string, body: string): void {
@@ -84,140 +71,155 @@ if (claimSingleInstance(app, openDashboard)) {
   app.whenReady().then(run).catch((error: unknown) => fail(error));
 }
 
-async function run(): Promise<void> {
-  // 1. Configuration and the engine, on the configured port or one the user accepts.
+// ---- The steps of a start, in order. ----
+
+/** Configuration and the engine, on the configured port or one the user accepts; undefined when the app is quitting instead. */
+async function startMirror(): Promise<{ engine: Engine; url: string } | undefined> {
   let config: Config;
   try {
     config = loadStartupConfig(process.env);
   } catch (error) {
-    return fail(error);
+    return void fail(error);
   }
   let host;
   try {
     host = await startEngine(config, {
-      create: (c) => createEngine(c, { processMetrics: true }),
+      create: (c): Engine => createEngine(c, { processMetrics: true }),
       ask: async (question) => (await dialog.showMessageBox({ type: 'question', noLink: true, ...question })).response === 0,
     });
   } catch (error) {
-    return fail(error, config);
+    return void fail(error, config);
   }
   if (!host.started) {
     if (host.reason === 'no-free-port') dialog.showErrorBox('HexHub cannot start', `Port ${host.port} is in use and no free port was found after it.`);
     app.quit();
-    return;
+    return undefined;
   }
-  const { engine, mirrorUrl } = host;
+  const { engine } = host;
   stopEngineOnQuit(app, engine, (error) => engine.log.error({ error: error.message }, 'stopping the engine failed'));
-  const origin = new URL(mirrorUrl).origin;
-  const dashboardUrl = `${mirrorUrl}/`;
-  const openExternal = (url: string) => void shell.openExternal(url);
+  return { engine, url: host.url };
+}
 
-  // 2. Security, before any web contents exist: permissions, navigation, the IPC contract.
+/** Security, before any web contents exist: permissions, navigation, the IPC contract. */
+function secureWebContents(engine: Engine, url: string): void {
+  const origin = new URL(url).origin;
   applyPermissionPolicy(session.defaultSession, origin);
-  app.on('web-contents-created', (_event, contents) => applyNavigationPolicy(contents, origin, openExternal));
+  app.on('web-contents-created', (_event, contents) => applyNavigationPolicy(contents, origin, (target) => void shell.openExternal(target)));
   registerIpc(ipcMain, {
     dashboardOrigin: origin,
-    connection: () => ({ baseUrl: mirrorUrl, token: engine.token }),
-    openExternal: (url) => shell.openExternal(url),
+    connection: () => ({ baseUrl: url, token: engine.token }),
+    openExternal: (target) => shell.openExternal(target),
   });
+}
 
-  // 3. Menus, preferences, login item.
-  const appMenu = applicationMenuTemplate(process.platform);
-  Menu.setApplicationMenu(appMenu ? Menu.buildFromTemplate(appMenu) : null);
-  const preferencesFile = join(app.getPath('userData'), 'preferences.json');
-  let preferences = readPreferences(preferencesFile);
-  const loginItem = createLoginItem({
+/** The window's preferences, read once and kept current as the tray changes them. */
+function desktopPreferences() {
+  const file = join(app.getPath('userData'), 'preferences.json');
+  let current = readPreferences(file);
+  return {
+    get: (): DesktopPreferences => current,
+    async setCloseToTray(closeToTray: boolean) {
+      current = { ...current, closeToTray };
+      await writePreferences(file, current);
+    },
+  };
+}
+
+function appLoginItem() {
+  const item = createLoginItem({
     platform: process.platform,
     app,
     command: launchCommand({ execPath: process.execPath, appPath: app.getAppPath(), isPackaged: app.isPackaged, env: process.env }),
     env: process.env,
   });
-  const loginEnabled = () => {
+  const enabled = () => {
     try {
-      return loginItem.isEnabled();
+      return item.isEnabled();
     } catch {
       return false;
     }
   };
+  return { item, enabled };
+}
 
-  // 4. The tray, kept current by the engine's events.
-  const prompts = dialogPrompts();
-  const status = await engine.status();
+/** The tray, its menu's actions bound to the engine's Control, Electron's dialogs and the clipboard. */
+function createAppTray(engine: Engine, url: string, status: StatusResponse, preferences: ReturnType<typeof desktopPreferences>): { tray: Tray; controller: TrayController } {
+  const loginItem = appLoginItem();
   const tray = new Tray(trayIcon('running'));
-  const setupContext = () => ({ env: process.env, dataDir: engine.config.dataDir, mirrorUrl });
-  const trayController = createTrayController(
+  const controller: TrayController = createTrayController(
     {
       tray,
       icon: trayIcon,
       buildMenu: (template) => Menu.buildFromTemplate(template),
       settings: () => ({
-        loginItem: { supported: loginItem.supported, enabled: loginEnabled() },
-        closeToTray: preferences.closeToTray,
+        loginItem: { supported: loginItem.item.supported, enabled: loginItem.enabled() },
+        closeToTray: preferences.get().closeToTray,
         ...(engine.config.fixedByEnv.upstreamEnabled ? { offlineFixedBy: engine.config.fixedByEnv.upstreamEnabled } : {}),
       }),
       actions: trayActions({
-        mirrorUrl,
+        mirrorUrl: url,
+        control: engine.control,
         openDashboard,
         clipboard,
         notify,
-        setup: { plan: () => planSetup(setupContext()), apply: () => applySetup(setupContext()) },
-        prewarm: {
-          chooseFile: async () => {
-            const result = await dialog.showOpenDialog({
-              title: 'Pre-warm from lock file',
-              properties: ['openFile'],
-              filters: [
-                { name: 'Lock files (mix.lock, rebar.lock)', extensions: ['lock'] },
-                { name: 'All files', extensions: ['*'] },
-              ],
-            });
-            return result.canceled ? undefined : result.filePaths[0];
-          },
-          readFile: (path) => readFile(path, 'utf8'),
-          prewarm: (request) => engine.prewarm(request),
-          started: (job) => notify('Pre-warm started', job.source),
-        },
-        updateSettings: (patch) => engine.updateSettings(patch),
-        loginItem,
-        setCloseToTray: async (closeToTray) => {
-          preferences = { ...preferences, closeToTray };
-          await writePreferences(preferencesFile, preferences);
-        },
-        refresh: () => trayController.refresh(),
+        prewarm: { chooseFile: () => chooseLockFile(dialog), readFile: (path) => readFile(path, 'utf8'), started: (job) => notify('Pre-warm started', job.source) },
+        loginItem: loginItem.item,
+        setCloseToTray: (closeToTray) => preferences.setCloseToTray(closeToTray),
+        refresh: () => controller.refresh(),
         quit: () => app.quit(),
-        prompts,
+        prompts: dialogPrompts(dialog),
       }),
     },
     snapshotOf(status),
   );
   // Windows (and some Linux panels) report a click on the icon itself: open the window.
   tray.on('click', openDashboard);
+  return { tray, controller };
+}
 
-  // 5. Notifications, from the same events.
+/** The tray and the notifications follow the engine's events for the app's whole life. */
+function followEngine(engine: Engine, status: StatusResponse, tray: TrayController): void {
   const notifier = createNotifier(({ title, body }) => notify(title, body), status.upstream.reachable);
-  engine.events.subscribe((event) => {
-    trayController.handle(event);
-    notifier.handle(event);
-  });
+  void engine.control.events(
+    (event) => {
+      tray.handle(event);
+      notifier.handle(event);
+    },
+    new AbortController().signal,
+  );
+}
 
-  // 6. The window, last: everything it may ask for is in place.
+async function run(): Promise<void> {
+  const started = await startMirror();
+  if (!started) return;
+  const { engine, url } = started;
+  const dashboardUrl = `${url}/`;
+  secureWebContents(engine, url);
+  const appMenu = applicationMenuTemplate(process.platform);
+  Menu.setApplicationMenu(appMenu ? Menu.buildFromTemplate(appMenu) : null);
+  const preferences = desktopPreferences();
+  const status = await engine.control.status();
+  const tray = createAppTray(engine, url, status, preferences);
+  followEngine(engine, status, tray.controller);
+
+  // The window, last: everything it may ask for is in place.
   mainWindow = openMainWindow({
     create: (options) => new BrowserWindow(options),
     // Signed in through a one-time link like a browser: the page carries no token, and the
     // session cookie lets a reload of the window find the dashboard again.
-    url: engine.loginLink().url,
+    url: (await engine.control.loginLink()).url,
     preload: PRELOAD,
     icon: join(ICONS, '256x256.png'),
     startHidden: startedHidden(process.argv, process.platform, app) && !showOnceReady,
-    closeState: () => ({ quitting, closeToTray: preferences.closeToTray, hasTray: !tray.isDestroyed() }),
+    closeState: () => ({ quitting, closeToTray: preferences.get().closeToTray, hasTray: !tray.tray.isDestroyed() }),
     onLoadError: (error) => engine.log.error({ error: error.message, url: dashboardUrl }, 'the dashboard did not load'),
   });
   app.on('activate', openDashboard); // macOS: a click on the Dock icon
 
   exposeTestHooks(process.env, globalThis, {
     dashboardUrl,
-    trayState: () => trayController.state(),
-    trayMenu: () => trayController.menu(),
+    trayState: () => tray.controller.state(),
+    trayMenu: () => tray.controller.menu(),
     windowVisible: () => mainWindow?.isVisible() ?? false,
   });
 }

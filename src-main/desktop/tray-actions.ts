@@ -3,6 +3,7 @@
 // what to report, when to stop — are plain functions that tests run under Node.
 import { basename } from 'node:path';
 import type { JobView, PrewarmRequest, SetupChange } from '../../src-shared/contract.js';
+import type { Control } from '../../src-shared/control.js';
 import { SetupError } from '../setup/machine-setup.js';
 import type { TrayMenuActions } from './tray-menu.js';
 
@@ -50,7 +51,7 @@ export type SetupOutcome = 'applied' | 'unchanged' | 'declined' | 'failed';
 
 export interface SetUpMirrorDeps {
   mirrorUrl: string;
-  /** planSetup with this mirror's URL: throws SetupError when setup cannot be applied. */
+  /** What setup would change for this mirror (a dry run); throws SetupError when it cannot be applied. */
   plan(): Promise<SetupChange[]>;
   apply(): Promise<{ changes: SetupChange[]; backup: string | null }>;
   prompts: Prompts;
@@ -128,13 +129,13 @@ export async function setOffline(deps: { updateSettings(patch: { upstreamEnabled
 
 export interface TrayActionDeps {
   mirrorUrl: string;
+  /** The engine's calls: the app runs the engine in process, and the tray asks it what the dashboard would. */
+  control: Pick<Control, 'applySetup' | 'startPrewarm' | 'updateSettings'>;
   openDashboard(): void;
   clipboard: { writeText(text: string): void };
   /** Short feedback that needs no answer (a notification). */
   notify(title: string, body: string): void;
-  setup: Pick<SetUpMirrorDeps, 'plan' | 'apply'>;
-  prewarm: Omit<PrewarmDeps, 'prompts'>;
-  updateSettings(patch: { upstreamEnabled: boolean }): Promise<unknown>;
+  prewarm: Omit<PrewarmDeps, 'prompts' | 'prewarm'>;
   loginItem: { setEnabled(enabled: boolean): void };
   setCloseToTray(enabled: boolean): Promise<void>;
   /** Redraws the tray after a change the engine does not report as an event. */
@@ -145,6 +146,7 @@ export interface TrayActionDeps {
 
 /** The menu's actions, bound to their effects; a failure is reported, never thrown into Electron's menu code. */
 export function trayActions(deps: TrayActionDeps): TrayMenuActions {
+  const { control } = deps;
   const report = (what: string) => (error: unknown) => void deps.prompts.error(what, describeError(error));
   return {
     openDashboard: () => deps.openDashboard(),
@@ -152,9 +154,17 @@ export function trayActions(deps: TrayActionDeps): TrayMenuActions {
       const line = copyExport(deps.clipboard, deps.mirrorUrl);
       deps.notify('Copied to the clipboard', line);
     },
-    setUpMirror: () => void setUpMirror({ mirrorUrl: deps.mirrorUrl, ...deps.setup, prompts: deps.prompts }).catch(report('HEX_MIRROR setup failed')),
-    prewarmFromLockFile: () => void prewarmFromLockFile({ ...deps.prewarm, prompts: deps.prompts }).catch(report('Pre-warm failed')),
-    setOffline: (offline) => void setOffline({ updateSettings: deps.updateSettings, prompts: deps.prompts }, offline).catch(report('Offline mode')),
+    setUpMirror: () =>
+      void setUpMirror({
+        mirrorUrl: deps.mirrorUrl,
+        // The plan is a dry run, so what is shown is what the same call then applies.
+        plan: async () => (await control.applySetup({ dryRun: true })).changes,
+        apply: () => control.applySetup({}),
+        prompts: deps.prompts,
+      }).catch(report('HEX_MIRROR setup failed')),
+    prewarmFromLockFile: () =>
+      void prewarmFromLockFile({ ...deps.prewarm, prewarm: (request) => control.startPrewarm(request), prompts: deps.prompts }).catch(report('Pre-warm failed')),
+    setOffline: (offline) => void setOffline({ updateSettings: (patch) => control.updateSettings(patch), prompts: deps.prompts }, offline).catch(report('Offline mode')),
     setOpenAtLogin: (enabled) => {
       try {
         deps.loginItem.setEnabled(enabled);

@@ -27,14 +27,13 @@ import { ApiSearch } from './api-search.js';
 import { API_TYPES, isApiType, keptApiHeaders, variantOf } from './api-types.js';
 import { upstreamBase } from './provenance.js';
 import type { RegistryService } from './registry-service.js';
-import type { ReleaseArtifacts } from './release-artifacts.js';
-import { VerificationError, type MutableResult, type MutableSpec, type RevalidatingCache } from './revalidating-cache.js';
+import { VerificationError, type MutableSpec, type RevalidatingCache } from './revalidating-cache.js';
+import type { RouteKit } from './route-kit.js';
 
 export interface ApiDeps {
   config: () => Config;
   registry: RegistryService;
   mutable: RevalidatingCache;
-  releases: ReleaseArtifacts;
   store: BlobStore;
   index: CacheIndex;
   catalog: Catalog;
@@ -43,18 +42,8 @@ export interface ApiDeps {
   log: Logger;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void>;
-
-/** What the repository routes lend these: the same handling of mutable resources and errors. */
-export interface RepositoryKit {
-  /** A GET/HEAD route whose handler works on the raw request, within the client's deadline. */
-  get(path: string, handler: Handler): void;
-  serveMutable(req: IncomingMessage, res: ServerResponse, load: () => Promise<MutableResult>, how: { kind: string; contentType: string; cacheControl: string; vary?: string }): Promise<void>;
-  mutableSpec(key: string, kind: string, base: string, path: string, verify: MutableSpec['verify'], headers?: Record<string, string>): MutableSpec;
-}
-
-export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps, kit: RepositoryKit): void {
-  const { releases, log } = deps;
+export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps, kit: RouteKit): void {
+  const { log } = deps;
   const apiUrl = () => upstreamBase('api', deps.config().upstream);
   const search = new ApiSearch({ ...deps, apiUrl });
 
@@ -74,7 +63,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps, kit: Repo
       label: version === undefined ? `package ${name}` : `release ${name} ${version}`,
       keep: (headers) => keptApiHeaders(headers, contentType),
     };
-    await kit.serveMutable(req, res, () => deps.mutable.get(spec), { kind: 'api', contentType, cacheControl: `public, max-age=${deps.config().registryTtlSeconds}`, vary: 'accept' });
+    await kit.serveCached(req, res, () => deps.mutable.get(spec), { kind: 'api', contentType, cacheControl: `public, max-age=${deps.config().registryTtlSeconds}`, vary: 'accept' });
   }
 
   // hexpm's own repository under /api/repos/hexpm/ is the same resource as without the prefix.
@@ -92,11 +81,11 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps, kit: Repo
   };
   kit.get('/api/packages/:name/releases/:version/download', async (req, res, { name, version }) => {
     release(name!, version!);
-    await releases.serveTarball(req, res, name!, version!);
+    await kit.serveRelease(req, res, 'tarball', name!, version!);
   });
   kit.get('/api/packages/:name/releases/:version/docs/download', async (req, res, { name, version }) => {
     release(name!, version!);
-    await releases.serveDocs(req, res, name!, version!);
+    await kit.serveRelease(req, res, 'docs', name!, version!);
   });
 
   // Everything else under /api, in a context of its own: the body is the upstream's to read,

@@ -5,6 +5,7 @@
 // (X-HexHub-Offline-Search, and an x-hex-message that mix prints), rather than an error.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { SingleFlight } from '../core/single-flight.js';
 import { encodeTerm } from '../hex/external-term.js';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
@@ -56,7 +57,7 @@ function offlineReason(error: unknown): string | undefined {
 export class ApiSearch {
   private readonly kept = new Map<string, Kept>();
   private keptBytes = 0;
-  private readonly inflight = new Map<string, Promise<Answer>>();
+  private readonly flights = new SingleFlight<string, Answer>();
 
   constructor(private readonly deps: SearchDeps) {}
 
@@ -116,20 +117,12 @@ export class ApiSearch {
    * answer is kept even when it came too late for the client that asked (who got the catalog's).
    */
   private ask(key: string | undefined, rawQuery: string, variant: ApiVariant, credentials: string | undefined): Promise<Answer> {
-    const pending = key === undefined ? undefined : this.inflight.get(key);
-    if (pending) return pending;
-    const work = this.fetch(rawQuery, variant, credentials);
-    if (key !== undefined) {
-      this.inflight.set(key, work);
-      work.then(
-        (answer) => {
-          this.inflight.delete(key);
-          if (answer.status === 200) this.keep(key, answer);
-        },
-        () => this.inflight.delete(key),
-      );
-    }
-    return work;
+    if (key === undefined) return this.fetch(rawQuery, variant, credentials);
+    return this.flights.run(key, async () => {
+      const answer = await this.fetch(rawQuery, variant, credentials);
+      if (answer.status === 200) this.keep(key, answer);
+      return answer;
+    });
   }
 
   private async fetch(rawQuery: string, variant: ApiVariant, credentials: string | undefined): Promise<Answer> {

@@ -1,6 +1,6 @@
 // A release's tarball and docs: where they come from, when a stored copy is still the
-// right one, and how they are served or fetched. Shared by the repository routes and
-// pre-warm jobs, so both follow the same verification rules.
+// right one, and which copy a client gets (stored, revalidated, stale, or fetched). Shared by
+// the repository routes and pre-warm jobs, so both follow the same verification rules.
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.js';
@@ -13,15 +13,23 @@ import { readTarball } from '../hex/tarball.js';
 import { sendWithoutIo } from '../server/respond.js';
 import { keys } from '../store/keys.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
-import type { ArtifactCache, ArtifactSpec } from './artifact-cache.js';
+import type { ArtifactCache } from './artifact-cache.js';
+import type { ArtifactSpec } from './artifact-spec.js';
+import type { CachedCopy } from './cached-copy.js';
 import { stillRunningAfter } from './client-deadline.js';
 import { upstreamBase } from './provenance.js';
 import type { RegistryService } from './registry-service.js';
+import type { ResponseSink } from './response-sink.js';
 
 const OCTET = 'application/octet-stream';
 const TARBALL_MAX = 256 * 1024 * 1024;
-const TARBALL_CACHE = 'public, max-age=604800';
 const DOCS_MAX = 512 * 1024 * 1024;
+
+/** How each kind of artifact is served: its metric label, content type and how long clients may keep it. */
+export const ARTIFACT_SERVING = {
+  tarball: { kind: 'tarball', contentType: OCTET, cacheControl: 'public, max-age=604800' },
+  docs: { kind: 'docs', contentType: OCTET, cacheControl: 'public, max-age=86400' },
+} as const;
 
 export class ReleaseArtifacts {
   constructor(
@@ -36,11 +44,9 @@ export class ReleaseArtifacts {
 
   tarballSpec(name: string, version: string): ArtifactSpec {
     return {
+      ...ARTIFACT_SERVING.tarball,
       key: keys.tarball(name, version),
-      kind: 'tarball',
       url: `${this.config().upstream.url}/tarballs/${name}-${version}.tar`,
-      contentType: OCTET,
-      cacheControl: TARBALL_CACHE,
       maxBytes: TARBALL_MAX,
       trust: this.registry.fingerprint,
     };
@@ -48,11 +54,9 @@ export class ReleaseArtifacts {
 
   docsSpec(name: string, version: string): ArtifactSpec {
     return {
+      ...ARTIFACT_SERVING.docs,
       key: keys.docs(name, version),
-      kind: 'docs',
       url: `${this.config().upstream.url}/docs/${name}-${version}.tar.gz`,
-      contentType: OCTET,
-      cacheControl: 'public, max-age=86400',
       maxBytes: DOCS_MAX,
       // Docs are not signed: all that vouches for them is the upstream they came from.
       trust: upstreamBase('docs', this.config().upstream),
@@ -77,7 +81,8 @@ export class ReleaseArtifacts {
     // Only against a checksum decoded in memory, which is always one verified under the current key.
     const known = entry && this.registry.peekReleaseInMemory(release.name, release.version);
     if (!entry || !known?.outer || known.outer !== entry.sha256) return false;
-    const sent = sendWithoutIo(req, res, this.store, key, entry, { contentType: OCTET, cacheControl: TARBALL_CACHE, cacheState: 'HIT' });
+    const { contentType, cacheControl } = ARTIFACT_SERVING.tarball;
+    const sent = sendWithoutIo(req, res, this.store, key, entry, { contentType, cacheControl, cacheState: 'HIT' });
     if (!sent) return false;
     this.index.touch(entry);
     this.metrics.hits.inc({ kind: 'tarball' });
@@ -140,15 +145,25 @@ export class ReleaseArtifacts {
     return spec;
   }
 
-  async serveTarball(req: IncomingMessage, res: ServerResponse, name: string, version: string): Promise<void> {
-    const spec = this.tarballSpec(name, version);
+  /**
+   * The copy of a tarball a client gets: the stored one if the registry vouches for it, else
+   * a download (streamed to `sink`, resolving to nothing, or the stored result to serve).
+   */
+  async findTarball(name: string, version: string, sink: ResponseSink): Promise<CachedCopy | undefined> {
+    const key = keys.tarball(name, version);
     const entry = await this.storedTarball(name, version);
-    if (entry && (await this.artifacts.serveHit(req, res, spec, entry))) {
-      this.metrics.hits.inc({ kind: 'tarball' });
-      return;
-    }
+    if (entry && (await this.artifacts.hasLocalCopy(key))) return { key, entry, state: 'HIT' };
+    if (!this.upstream.enabled) throw this.offline(key);
+    return this.artifacts.fetch(await this.verifiedTarballSpec(name, version), sink);
+  }
+
+  /** The copy of docs a client gets: the stored one (see docsCopy) if they came from the current upstream, else a download. */
+  async findDocs(name: string, version: string, sink: ResponseSink): Promise<CachedCopy | undefined> {
+    const spec = this.docsSpec(name, version);
+    const entry = this.index.get(spec.key);
+    if (entry && this.docsFromCurrentUpstream(entry) && (await this.artifacts.hasLocalCopy(spec.key))) return this.docsCopy(spec, entry);
     if (!this.upstream.enabled) throw this.offline(spec.key);
-    await this.artifacts.fetchAndServe(req, res, await this.verifiedTarballSpec(name, version));
+    return this.artifacts.fetch(spec, sink);
   }
 
   /**
@@ -157,38 +172,25 @@ export class ReleaseArtifacts {
    * budget; past that, or when the upstream fails or is known to be down, the stored copy is
    * served stale and the revalidation, if any, finishes in the background.
    */
-  async serveDocs(req: IncomingMessage, res: ServerResponse, name: string, version: string): Promise<void> {
-    const spec = this.docsSpec(name, version);
-    let entry = this.index.get(spec.key);
-    if (entry && !this.docsFromCurrentUpstream(entry)) entry = undefined;
-    let state = 'HIT';
-    let staleReason: string | undefined;
-    if (entry && Date.now() - entry.validatedAt >= this.config().docsTtlSeconds * 1000) {
-      if (!this.upstream.enabled) staleReason = 'upstream disabled (offline mode)';
-      else if (this.upstream.unreachable) staleReason = `upstream unreachable: ${this.upstream.health.lastError ?? 'no answer'}`;
-      else {
-        const revalidation = this.artifacts.revalidate(spec, entry);
-        const budget = this.upstream.revalidateBudgetMs;
-        if (await stillRunningAfter(revalidation, budget)) staleReason = `upstream did not answer within ${budget} ms; revalidating in the background`;
-        else {
-          const fresh = await revalidation.catch((error: Error) => {
-            staleReason = error.message;
-            return undefined;
-          });
-          if (fresh) [entry, state] = [fresh, 'REVALIDATED'];
-        }
-      }
-      if (staleReason) {
-        state = 'STALE';
-        this.metrics.staleServes.inc({ kind: 'docs' });
-      }
+  private async docsCopy(spec: ArtifactSpec, entry: CacheEntry): Promise<CachedCopy> {
+    const { key } = spec;
+    if (Date.now() - entry.validatedAt < this.config().docsTtlSeconds * 1000) return { key, entry, state: 'HIT' };
+    const stale = (staleReason: string): CachedCopy => {
+      this.metrics.staleServes.inc({ kind: 'docs' });
+      return { key, entry, state: 'STALE', staleReason };
+    };
+    if (!this.upstream.enabled) return stale('upstream disabled (offline mode)');
+    if (this.upstream.unreachable) return stale(`upstream unreachable: ${this.upstream.health.lastError ?? 'no answer'}`);
+    const revalidation = this.artifacts.revalidate(spec, entry);
+    const budget = this.upstream.revalidateBudgetMs;
+    if (await stillRunningAfter(revalidation, budget)) return stale(`upstream did not answer within ${budget} ms; revalidating in the background`);
+    try {
+      const fresh = await revalidation;
+      // Undefined: a new body passed through without being kept (a full disk); the stored one stays.
+      return fresh ? { key, entry: fresh, state: 'REVALIDATED' } : { key, entry, state: 'HIT' };
+    } catch (error) {
+      return stale((error as Error).message);
     }
-    if (entry && (await this.artifacts.serveHit(req, res, spec, entry, state, staleReason))) {
-      this.metrics.hits.inc({ kind: 'docs' });
-      return;
-    }
-    if (!this.upstream.enabled) throw this.offline(spec.key);
-    await this.artifacts.fetchAndServe(req, res, spec);
   }
 
   /** Stores the tarball unless a current copy is already there; `fetched` says which. */

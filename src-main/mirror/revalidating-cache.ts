@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
+import { SingleFlight } from '../core/single-flight.js';
 import { HttpError } from '../server/http-error.js';
 import type { Metrics } from '../server/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
@@ -13,6 +14,7 @@ import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
 import { headerValue } from './api-types.js';
+import type { CachedCopy } from './cached-copy.js';
 import { stillRunningAfter, withinClientDeadline } from './client-deadline.js';
 
 export interface MutableSpec {
@@ -42,17 +44,8 @@ export interface MutableSpec {
   keep?(headers: IncomingHttpHeaders): Pick<CacheEntry, 'contentType' | 'lastModified' | 'hexMessage'>;
 }
 
-export type CacheState = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE';
-
-export interface MutableResult {
-  key: string;
-  entry: CacheEntry;
-  state: CacheState;
-  /** Why a stale copy was served. */
-  staleReason?: string;
-  /** The verified body, when the disk would not take it (full): served from memory, not kept. */
-  unstored?: Buffer;
-}
+/** A mutable resource as it may be served now (fresh, revalidated, stale, or in memory only). */
+export type MutableResult = CachedCopy;
 
 export class VerificationError extends Error {
   constructor(message: string) {
@@ -67,7 +60,7 @@ export function isMissingStatus(status: number): boolean {
 }
 
 export class RevalidatingCache {
-  private readonly inflight = new Map<string, Promise<MutableResult>>();
+  private readonly flights = new SingleFlight<string, MutableResult>();
 
   constructor(
     private readonly store: BlobStore,
@@ -80,8 +73,8 @@ export class RevalidatingCache {
   ) {}
 
   /** Resolves once every transfer in flight has finished or cleaned up after itself. */
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.inflight.values()]);
+  settle(): Promise<void> {
+    return this.flights.settle();
   }
 
   async get(spec: MutableSpec, options: { force?: boolean } = {}): Promise<MutableResult> {
@@ -103,13 +96,8 @@ export class RevalidatingCache {
     // An expired copy while the upstream is known to be down: the stored answer at once. (The
     // health probe notices when it is back; the next request then revalidates.)
     if (entry && !options.force && this.upstream.unreachable) return this.stale(spec, entry, `upstream unreachable: ${this.upstream.health.lastError ?? 'no answer'}`);
-    let pending = this.inflight.get(spec.key);
-    if (!pending) {
-      pending = this.refresh(spec, entry, foreign).finally(() => this.inflight.delete(spec.key));
-      this.inflight.set(spec.key, pending);
-      // Its outcome is stored even when no client waits for it any more.
-      pending.catch(() => undefined);
-    }
+    // Its outcome is stored even when no client waits for it any more.
+    const pending = this.flights.run(spec.key, () => this.refresh(spec, entry, foreign));
     // Nothing stored to fall back on: as long as the client can wait, then a 504 saying why.
     if (!entry || options.force) return withinClientDeadline(pending, spec.label ?? spec.key);
     // A stored copy: the upstream gets the revalidation budget, then the copy is served and

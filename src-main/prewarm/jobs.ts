@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobItem, JobView, PrewarmRequest, ServerEvent } from '../../src-shared/contract.js';
 import type { Config } from '../config/config.js';
-import { ValidationError } from '../control/control-routes.js';
+import { ValidationError } from '../control/errors.js';
 import type { RegistryService } from '../mirror/registry-service.js';
 import type { ReleaseArtifacts } from '../mirror/release-artifacts.js';
 import type { PackageRecord } from '../hex/registry.js';

@@ -125,107 +125,106 @@ function describe(c: Constraint): string {
 }
 
 export async function resolve(requests: ResolveRequest[], getPackage: GetPackage, options: ResolveOptions = {}): Promise<ResolveResult> {
-  const limit = limiter(Math.max(1, options.concurrency ?? 8));
-  const maxReselections = Math.max(1, options.maxReselections ?? 16);
-  const problems: ResolveProblem[] = [];
+  const resolver = new Resolver(getPackage, options);
+  resolver.request(requests);
+  await resolver.settle();
+  return resolver.report();
+}
 
-  const records = new Map<string, PackageRecord | null>(); // null: unknown or failed
-  const fetchErrors = new Map<string, string>();
-  const candidates = new Map<string, Candidate[]>(); // valid releases, highest first
-  const constraints = new Map<string, Constraint[]>();
-  const children = new Map<string, Set<string>>(); // parent → packages it constrains
-  const selected = new Map<string, Selection>();
-  const changes = new Map<string, number>();
-  const frozen = new Set<string>();
-  const dirty = new Set<string>();
-  let seq = 0;
+/** The state of one resolution, and its steps (see the strategy at the top of the file). */
+class Resolver {
+  private readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  private readonly maxReselections: number;
+  private readonly problems: ResolveProblem[] = [];
+  private readonly records = new Map<string, PackageRecord | null>(); // null: unknown or failed
+  private readonly fetchErrors = new Map<string, string>();
+  private readonly candidates = new Map<string, Candidate[]>(); // valid releases, highest first
+  private readonly constraints = new Map<string, Constraint[]>();
+  private readonly children = new Map<string, Set<string>>(); // parent → packages it constrains
+  private readonly selected = new Map<string, Selection>();
+  private readonly changes = new Map<string, number>();
+  private readonly frozen = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private seq = 0;
 
-  const addConstraint = (name: string, c: Omit<Constraint, 'seq'>): void => {
-    const list = constraints.get(name) ?? [];
-    list.push({ ...c, seq: seq++ });
-    constraints.set(name, list);
-    dirty.add(name);
-  };
-
-  for (const request of requests) {
-    const label = request.version ?? request.requirement ? `${request.name}@${request.version ?? request.requirement}` : request.name;
-    if (!isPackageName(request.name)) {
-      problems.push({ name: request.name, kind: 'invalid-request', reason: `${JSON.stringify(label)}: invalid package name` });
-      continue;
-    }
-    if (request.version !== undefined && !isVersion(request.version)) {
-      problems.push({ name: request.name, kind: 'invalid-request', reason: `${JSON.stringify(label)}: invalid version ${JSON.stringify(request.version)}` });
-      continue;
-    }
-    let requirement: Requirement | undefined;
-    if (request.requirement !== undefined) {
-      try {
-        requirement = parseRequirement(request.requirement);
-      } catch (error) {
-        problems.push({ name: request.name, kind: 'invalid-request', reason: `${JSON.stringify(label)}: ${(error as Error).message}` });
-        continue;
-      }
-    }
-    if (request.version !== undefined) addConstraint(request.name, { source: REQUESTED, kind: 'pin', text: request.version, optional: false });
-    if (requirement) addConstraint(request.name, { source: REQUESTED, kind: 'req', text: requirement.source, requirement, optional: false });
-    if (request.version === undefined && !requirement) addConstraint(request.name, { source: REQUESTED, kind: 'any', text: '', optional: false });
+  constructor(
+    private readonly getPackage: GetPackage,
+    options: ResolveOptions,
+  ) {
+    this.limit = limiter(Math.max(1, options.concurrency ?? 8));
+    this.maxReselections = Math.max(1, options.maxReselections ?? 16);
   }
 
-  const isActive = (name: string): boolean => (constraints.get(name) ?? []).some((c) => !c.optional);
+  private addConstraint(name: string, c: Omit<Constraint, 'seq'>): void {
+    const list = this.constraints.get(name) ?? [];
+    list.push({ ...c, seq: this.seq++ });
+    this.constraints.set(name, list);
+    this.dirty.add(name);
+  }
 
-  const fetch = async (name: string): Promise<void> => {
+  /** Step 1: each request becomes a constraint on its package (or a problem). */
+  request(requests: ResolveRequest[]): void {
+    for (const request of requests) {
+      const label = request.version ?? request.requirement ? `${request.name}@${request.version ?? request.requirement}` : request.name;
+      const invalid = (reason: string) => this.problems.push({ name: request.name, kind: 'invalid-request', reason: `${JSON.stringify(label)}: ${reason}` });
+      if (!isPackageName(request.name)) {
+        invalid('invalid package name');
+        continue;
+      }
+      if (request.version !== undefined && !isVersion(request.version)) {
+        invalid(`invalid version ${JSON.stringify(request.version)}`);
+        continue;
+      }
+      let requirement: Requirement | undefined;
+      if (request.requirement !== undefined) {
+        try {
+          requirement = parseRequirement(request.requirement);
+        } catch (error) {
+          invalid((error as Error).message);
+          continue;
+        }
+      }
+      if (request.version !== undefined) this.addConstraint(request.name, { source: REQUESTED, kind: 'pin', text: request.version, optional: false });
+      if (requirement) this.addConstraint(request.name, { source: REQUESTED, kind: 'req', text: requirement.source, requirement, optional: false });
+      if (request.version === undefined && !requirement) this.addConstraint(request.name, { source: REQUESTED, kind: 'any', text: '', optional: false });
+    }
+  }
+
+  private isActive(name: string): boolean {
+    return (this.constraints.get(name) ?? []).some((c) => !c.optional);
+  }
+
+  private async fetch(name: string): Promise<void> {
     let record: PackageRecord | undefined;
     try {
-      record = await limit(() => getPackage(name));
+      record = await this.limit(() => this.getPackage(name));
     } catch (error) {
-      fetchErrors.set(name, error instanceof Error ? error.message : String(error));
-      records.set(name, null);
+      this.fetchErrors.set(name, error instanceof Error ? error.message : String(error));
+      this.records.set(name, null);
       return;
     }
-    if (!record) {
-      records.set(name, null);
-      return;
-    }
-    records.set(name, record);
+    this.records.set(name, record ?? null);
+    if (!record) return;
     const valid: Candidate[] = [];
     for (const release of record.releases) {
       if (isValidVersion(release.version)) valid.push({ release, parsed: parseVersion(release.version) });
     }
     // Highest first; versions equal but for build metadata are ordered by their text.
     valid.sort((a, b) => compareVersions(b.parsed, a.parsed) || (a.release.version < b.release.version ? -1 : 1));
-    candidates.set(name, valid);
-  };
+    this.candidates.set(name, valid);
+  }
 
   /** Pins to versions the record does not have are dead: reported, but they select nothing. */
-  const liveConstraints = (name: string): Constraint[] => {
-    const list = constraints.get(name) ?? [];
-    const versions = new Set((candidates.get(name) ?? []).map((c) => c.release.version));
+  private liveConstraints(name: string): Constraint[] {
+    const list = this.constraints.get(name) ?? [];
+    const versions = new Set((this.candidates.get(name) ?? []).map((c) => c.release.version));
     return list.filter((c) => c.kind !== 'pin' || versions.has(c.text));
-  };
+  }
 
-  const satisfies = (c: Constraint, cand: Candidate, preForAny: boolean): boolean => {
-    if (c.kind === 'any') return preForAny || cand.parsed.pre.length === 0;
-    if (c.kind === 'pin') return cand.release.version === c.text;
-    return c.requirement ? matches(cand.parsed, c.requirement, { allowPre: false }) : true;
-  };
-
-  const best = (list: Candidate[], cs: Constraint[]): Candidate | undefined => {
-    const tiers: [boolean, boolean][] = [
-      [false, false], // non-retired, "any" means stable
-      [false, true], // non-retired, "any" admits pre-releases
-      [true, false], // retired too
-      [true, true],
-    ];
-    for (const [retiredOk, preForAny] of tiers) {
-      const hit = list.find((cand) => (retiredOk || !cand.release.retired) && cs.every((c) => satisfies(c, cand, preForAny)));
-      if (hit) return hit;
-    }
-    return undefined;
-  };
-
-  const choose = (name: string): Selection | undefined => {
-    const list = candidates.get(name) ?? [];
-    const live = liveConstraints(name);
+  /** Step 4: the highest version satisfying all live constraints, else the longest satisfiable prefix. */
+  private choose(name: string): Selection | undefined {
+    const list = this.candidates.get(name) ?? [];
+    const live = this.liveConstraints(name);
     if (!live.some((c) => !c.optional)) return undefined;
     const all = best(list, live);
     if (all) return all;
@@ -235,21 +234,21 @@ export async function resolve(requests: ResolveRequest[], getPackage: GetPackage
       if (partial) return partial;
     }
     return undefined;
-  };
+  }
 
-  const withdraw = (parent: string): void => {
-    for (const child of children.get(parent) ?? []) {
-      constraints.set(
+  private withdraw(parent: string): void {
+    for (const child of this.children.get(parent) ?? []) {
+      this.constraints.set(
         child,
-        (constraints.get(child) ?? []).filter((c) => c.parent !== parent),
+        (this.constraints.get(child) ?? []).filter((c) => c.parent !== parent),
       );
-      dirty.add(child);
+      this.dirty.add(child);
     }
-    children.delete(parent);
-  };
+    this.children.delete(parent);
+  }
 
-  const contribute = (parent: string, release: Release): void => {
-    const record = records.get(parent);
+  private contribute(parent: string, release: Release): void {
+    const record = this.records.get(parent);
     const kids = new Set<string>();
     for (const dep of release.dependencies) {
       if (dep.repository && record && dep.repository !== record.repository) continue; // reported at the end
@@ -260,7 +259,7 @@ export async function resolve(requests: ResolveRequest[], getPackage: GetPackage
       } catch {
         requirement = undefined; // reported at the end; treated as "any version"
       }
-      addConstraint(dep.package, {
+      this.addConstraint(dep.package, {
         source: `${parent}@${release.version}`,
         parent,
         kind: requirement ? 'req' : 'any',
@@ -270,99 +269,102 @@ export async function resolve(requests: ResolveRequest[], getPackage: GetPackage
       });
       kids.add(dep.package);
     }
-    children.set(parent, kids);
-  };
+    this.children.set(parent, kids);
+  }
 
-  const setSelection = (name: string, next: Selection | undefined): void => {
-    withdraw(name);
+  private setSelection(name: string, next: Selection | undefined): void {
+    this.withdraw(name);
     if (next) {
-      selected.set(name, next);
-      contribute(name, next.release);
+      this.selected.set(name, next);
+      this.contribute(name, next.release);
     } else {
-      selected.delete(name);
+      this.selected.delete(name);
     }
-  };
+  }
 
-  const reselect = (name: string): void => {
-    const current = selected.get(name);
-    const next = isActive(name) && records.get(name) ? choose(name) : undefined;
+  private reselect(name: string): void {
+    const current = this.selected.get(name);
+    const next = this.isActive(name) && this.records.get(name) ? this.choose(name) : undefined;
     if (current?.release.version === next?.release.version) return;
-    const count = changes.get(name) ?? 0;
-    if (count >= maxReselections) {
-      frozen.add(name);
+    const count = this.changes.get(name) ?? 0;
+    if (count >= this.maxReselections) {
+      this.frozen.add(name);
       return;
     }
-    changes.set(name, count + 1);
-    setSelection(name, next);
-  };
+    this.changes.set(name, count + 1);
+    this.setSelection(name, next);
+  }
 
   /** Packages reachable from the requests through selected releases' non-optional dependencies. */
-  const reachable = (): Set<string> => {
+  private reachable(): Set<string> {
     const seen = new Set<string>();
-    const queue = [...constraints.entries()].filter(([, cs]) => cs.some((c) => c.source === REQUESTED)).map(([name]) => name);
+    const queue = [...this.constraints.entries()].filter(([, cs]) => cs.some((c) => c.source === REQUESTED)).map(([name]) => name);
     while (queue.length > 0) {
       const name = queue.shift()!;
       if (seen.has(name)) continue;
       seen.add(name);
-      for (const child of children.get(name) ?? []) {
-        if ((constraints.get(child) ?? []).some((c) => c.parent === name && !c.optional)) queue.push(child);
+      for (const child of this.children.get(name) ?? []) {
+        if ((this.constraints.get(child) ?? []).some((c) => c.parent === name && !c.optional)) queue.push(child);
       }
     }
     return seen;
-  };
-
-  for (;;) {
-    while (dirty.size > 0) {
-      const batch = [...dirty].sort();
-      dirty.clear();
-      await Promise.all(batch.filter((name) => isActive(name) && !records.has(name)).map(fetch));
-      for (const name of batch) reselect(name);
-    }
-    const live = reachable();
-    const orphans = [...selected.keys()].filter((name) => !live.has(name)).sort();
-    if (orphans.length === 0) break;
-    for (const name of orphans) setSelection(name, undefined);
   }
 
-  // ---- report
-  const releases: ResolvedRelease[] = [];
-  for (const [name, cs] of [...constraints.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!cs.some((c) => !c.optional)) continue;
-    const record = records.get(name);
+  /** Steps 2 and 5: rounds of fetching and reselecting until nothing changes, dropping orphans. */
+  async settle(): Promise<void> {
+    for (;;) {
+      while (this.dirty.size > 0) {
+        const batch = [...this.dirty].sort();
+        this.dirty.clear();
+        await Promise.all(batch.filter((name) => this.isActive(name) && !this.records.has(name)).map((name) => this.fetch(name)));
+        for (const name of batch) this.reselect(name);
+      }
+      const live = this.reachable();
+      const orphans = [...this.selected.keys()].filter((name) => !live.has(name)).sort();
+      if (orphans.length === 0) return;
+      for (const name of orphans) this.setSelection(name, undefined);
+    }
+  }
+
+  /** The releases to fetch, and every problem on the way. */
+  report(): ResolveResult {
+    const releases: ResolvedRelease[] = [];
+    for (const [name, cs] of [...this.constraints.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!cs.some((c) => !c.optional)) continue;
+      const release = this.reportPackage(name, cs);
+      if (release) releases.push(release);
+    }
+    return { releases, problems: this.problems };
+  }
+
+  private reportPackage(name: string, cs: Constraint[]): ResolvedRelease | undefined {
+    const record = this.records.get(name);
     if (!record) {
-      const error = fetchErrors.get(name);
+      const error = this.fetchErrors.get(name);
       const by = [...new Set(cs.map((c) => c.source))].join(', ');
-      problems.push(
+      this.problems.push(
         error !== undefined
           ? { name, kind: 'fetch-failed', reason: `registry record could not be fetched: ${error} (required by ${by})` }
           : { name, kind: 'unknown-package', reason: `no such package in the registry (required by ${by})` },
       );
-      continue;
+      return undefined;
     }
-    const versions = new Set((candidates.get(name) ?? []).map((c) => c.release.version));
+    const versions = new Set((this.candidates.get(name) ?? []).map((c) => c.release.version));
     for (const pin of cs.filter((c) => c.kind === 'pin' && !versions.has(c.text))) {
-      problems.push({ name, kind: 'unknown-version', reason: `version ${pin.text} does not exist` });
+      this.problems.push({ name, kind: 'unknown-version', reason: `version ${pin.text} does not exist` });
     }
-    const live = liveConstraints(name);
-    const selection = selected.get(name);
-    if (frozen.has(name)) {
-      problems.push({ name, kind: 'unstable', reason: `selection kept changing; stopped at ${selection?.release.version ?? 'nothing'} after ${maxReselections} changes` });
+    const live = this.liveConstraints(name);
+    const selection = this.selected.get(name);
+    if (this.frozen.has(name)) {
+      this.problems.push({ name, kind: 'unstable', reason: `selection kept changing; stopped at ${selection?.release.version ?? 'nothing'} after ${this.maxReselections} changes` });
     }
     if (!selection) {
-      if (!live.some((c) => !c.optional)) continue; // only dead pins: already reported
-      const list = candidates.get(name) ?? [];
-      const unmatched = live.filter((c) => !list.some((cand) => satisfies(c, cand, true)));
-      if (unmatched.length > 0) {
-        for (const c of unmatched) problems.push({ name, kind: 'no-match', reason: `no release matches: ${describe(c)}` });
-      } else {
-        problems.push({ name, kind: 'conflict', reason: `no release satisfies all requirements: ${live.map(describe).join('; ')}` });
-      }
-      continue;
+      this.reportUnselected(name, live);
+      return undefined;
     }
-    const cand: Candidate = selection;
-    const unmet = live.filter((c) => !satisfies(c, cand, true));
+    const unmet = live.filter((c) => !satisfies(c, selection, true));
     if (unmet.length > 0) {
-      problems.push({
+      this.problems.push({
         name,
         kind: 'conflict',
         reason: `no release satisfies all requirements: ${live.map(describe).join('; ')}; picked ${selection.release.version}, which does not satisfy ${unmet.map((c) => c.source).join(', ')}`,
@@ -370,23 +372,54 @@ export async function resolve(requests: ResolveRequest[], getPackage: GetPackage
     }
     const { release } = selection;
     if (release.retired) {
-      problems.push({
+      this.problems.push({
         name,
         kind: 'retired',
         reason: `${release.version} is retired (${release.retired.reason}${release.retired.message ? `: ${release.retired.message}` : ''})${live.some((c) => c.kind === 'pin') ? '; pinned, so it is fetched anyway' : '; no other release satisfies the requirements'}`,
       });
     }
-    for (const dep of release.dependencies) problemsForDependency(name, release, record, dep, problems);
-    releases.push({
+    for (const dep of release.dependencies) problemsForDependency(name, release, record, dep, this.problems);
+    return {
       name,
       version: release.version,
       innerChecksum: release.innerChecksum,
       ...(release.outerChecksum ? { outerChecksum: release.outerChecksum } : {}),
       requiredBy: [...new Set(live.map((c) => (c.optional ? `${c.source} (optional)` : c.source)))].sort(),
       ...(release.retired ? { retired: release.retired } : {}),
-    });
+    };
   }
-  return { releases, problems };
+
+  /** Why nothing was selected: requirements no release matches, or no release matching all. */
+  private reportUnselected(name: string, live: Constraint[]): void {
+    if (!live.some((c) => !c.optional)) return; // only dead pins: already reported
+    const list = this.candidates.get(name) ?? [];
+    const unmatched = live.filter((c) => !list.some((cand) => satisfies(c, cand, true)));
+    if (unmatched.length > 0) {
+      for (const c of unmatched) this.problems.push({ name, kind: 'no-match', reason: `no release matches: ${describe(c)}` });
+    } else {
+      this.problems.push({ name, kind: 'conflict', reason: `no release satisfies all requirements: ${live.map(describe).join('; ')}` });
+    }
+  }
+}
+
+function satisfies(c: Constraint, cand: Candidate, preForAny: boolean): boolean {
+  if (c.kind === 'any') return preForAny || cand.parsed.pre.length === 0;
+  if (c.kind === 'pin') return cand.release.version === c.text;
+  return c.requirement ? matches(cand.parsed, c.requirement, { allowPre: false }) : true;
+}
+
+function best(list: Candidate[], cs: Constraint[]): Candidate | undefined {
+  const tiers: [boolean, boolean][] = [
+    [false, false], // non-retired, "any" means stable
+    [false, true], // non-retired, "any" admits pre-releases
+    [true, false], // retired too
+    [true, true],
+  ];
+  for (const [retiredOk, preForAny] of tiers) {
+    const hit = list.find((cand) => (retiredOk || !cand.release.retired) && cs.every((c) => satisfies(c, cand, preForAny)));
+    if (hit) return hit;
+  }
+  return undefined;
 }
 
 function problemsForDependency(parent: string, release: Release, record: PackageRecord, dep: Dependency, problems: ResolveProblem[]): void {

@@ -43,16 +43,21 @@ export interface StoredResponse {
   extraHeaders?: Record<string, string>;
 }
 
-function headersFor(entry: CacheEntry, how: StoredResponse): Record<string, string | number> {
+/** The head of an answer with a body, stored or streamed live: the object's validators and what the cache did. */
+export function bodyHeaders(how: StoredResponse & { etag: string; lastModified?: string | undefined }): Record<string, string | number> {
   return {
     ...REPOSITORY_HEADERS,
     'content-type': how.contentType,
-    etag: etagOf(entry),
+    etag: how.etag,
     'cache-control': how.cacheControl,
     'x-hexhub-cache': how.cacheState,
-    ...(entry.lastModified !== undefined ? { 'last-modified': entry.lastModified } : {}),
+    ...(how.lastModified !== undefined ? { 'last-modified': how.lastModified } : {}),
     ...how.extraHeaders,
   };
+}
+
+function headersFor(entry: CacheEntry, how: StoredResponse): Record<string, string | number> {
+  return bodyHeaders({ ...how, etag: etagOf(entry), lastModified: entry.lastModified });
 }
 
 /**

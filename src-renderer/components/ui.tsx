@@ -43,6 +43,16 @@ export function QueryError({ error, onRetry, compact }: { error: unknown; onRetr
   );
 }
 
+/** What went wrong with a whole form or action (a field's own error stands under the field); nothing when `error` is empty. */
+export function FormError({ error }: { error: unknown }) {
+  if (!error) return null;
+  return (
+    <p className="field-error" role="alert">
+      {errorMessage(error)}
+    </p>
+  );
+}
+
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (
     <div className="loading" role="status">
@@ -97,6 +107,22 @@ export function Switch({ checked, onChange, label, disabled, description }: { ch
         </span>
       ) : null}
     </div>
+  );
+}
+
+/** One of a few options, as radio buttons drawn as a segmented control. */
+export function Segmented<T extends string>({ legend, options, value, onChange }: { legend: string; options: { value: T; label: string }[]; value: T; onChange: (value: T) => void }) {
+  const name = useId();
+  return (
+    <fieldset className="segmented">
+      <legend className="sr-only">{legend}</legend>
+      {options.map((o) => (
+        <label key={o.value} className={value === o.value ? 'checked' : undefined}>
+          <input type="radio" name={name} value={o.value} checked={value === o.value} onChange={() => onChange(o.value)} />
+          {o.label}
+        </label>
+      ))}
+    </fieldset>
   );
 }
 
@@ -200,7 +226,7 @@ export function ConfirmDialog({
     >
       <h2 id={titleId}>{title}</h2>
       <div className="dialog-body">{children}</div>
-      {error ? <p className="field-error" role="alert">{errorMessage(error)}</p> : null}
+      <FormError error={error} />
       <div className="dialog-actions">
         <button type="button" className="btn" onClick={onCancel} disabled={busy} autoFocus>
           Cancel

@@ -1,23 +1,14 @@
-// Numbers, sizes and times as the dashboard shows them. Sizes use binary units, like the
-// size cap setting (10G = 10 GiB).
+// Numbers, sizes and times as the dashboard shows them. Sizes come from src-shared, so the
+// CLI prints the same units.
+import { formatBytes } from '../../src-shared/format';
+import { parseKey, type ObjectKind } from '../../src-shared/keys';
+
+export { formatBytes };
 
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 export function formatCount(n: number): string {
   return integer.format(n);
-}
-
-export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
-  let value = Math.max(0, bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(value)} B`;
-  return `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${UNITS[unit]}`;
 }
 
 export function formatRate(bytesPerSecond: number): string {
@@ -65,32 +56,28 @@ export function formatAgo(ms: number | undefined, now = Date.now()): string {
   return dateTime.format(ms);
 }
 
-export interface KeyInfo {
-  kind: 'tarball' | 'docs' | 'registry' | 'installs' | 'api' | 'public_key' | 'other';
-  name?: string;
-  version?: string;
-  label: string;
-}
-
 /** A cache key (tarballs/plug-1.14.0.tar, registry/packages/plug, …) as people read it. */
-export function describeKey(key: string): KeyInfo {
-  let m = /^tarballs\/([a-z][a-z0-9_]*)-(.+)\.tar$/.exec(key);
-  if (m) return { kind: 'tarball', name: m[1]!, version: m[2]!, label: `${m[1]} ${m[2]}` };
-  m = /^docs\/([a-z][a-z0-9_]*)-(.+)\.tar\.gz$/.exec(key);
-  if (m) return { kind: 'docs', name: m[1]!, version: m[2]!, label: `${m[1]} ${m[2]} docs` };
-  m = /^registry\/packages\/(.+)$/.exec(key);
-  if (m) return { kind: 'registry', name: m[1]!, label: `${m[1]} registry record` };
-  if (key.startsWith('registry/')) return { kind: 'registry', label: `registry ${key.slice('registry/'.length)}` };
-  if (key.startsWith('installs/')) return { kind: 'installs', label: key.slice('installs/'.length) };
-  if (key.startsWith('api/')) {
-    const api = /^api\/packages\/([a-z][a-z0-9_]*)/.exec(key);
-    return { kind: 'api', ...(api ? { name: api[1]! } : {}), label: `API ${key.slice(4)}` };
+export function keyLabel(key: string): string {
+  const info = parseKey(key);
+  switch (info?.kind) {
+    case 'tarball':
+      return `${info.package} ${info.version}`;
+    case 'docs':
+      return `${info.package} ${info.version} docs`;
+    case 'registry':
+      return info.package ? `${info.package} registry record` : `registry ${key.slice('registry/'.length)}`;
+    case 'installs':
+      return key.slice('installs/'.length);
+    case 'api':
+      return `API ${key.slice('api/'.length)}`;
+    case 'public_key':
+      return 'repository public key';
+    default:
+      return key;
   }
-  if (key.includes('public_key')) return { kind: 'public_key', label: 'repository public key' };
-  return { kind: 'other', label: key };
 }
 
-export const KIND_LABELS: Record<string, string> = {
+export const KIND_LABELS: Record<ObjectKind, string> = {
   tarball: 'Tarballs',
   docs: 'Docs',
   registry: 'Registry records',

@@ -5,9 +5,10 @@ import { useEffect, useSyncExternalStore } from 'react';
 import type { QueryClient, QueryKey } from '@tanstack/react-query';
 import { ApiError } from '../../src-shared/api-client';
 import type { JobView, ServerEvent, SettingsResponse, StatusResponse, TransferOutcome, TransferView } from '../../src-shared/contract';
+import { parseKey } from '../../src-shared/keys';
 import { api } from '../api';
-import { describeKey, formatBytes } from './format';
-import { keys } from './queries';
+import { formatBytes, keyLabel } from './format';
+import { cacheQueries, keys, storeJob } from './queries';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'refused';
 
@@ -140,26 +141,19 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
       live.transfer(event.transfer);
       return;
     case 'transfer-end': {
-      const info = describeKey(event.key);
+      const label = keyLabel(event.key);
       const size = live.get().transfers.find((t) => t.id === event.id);
       live.transferEnd(event.id, event.key, event.outcome, event.error);
       const bytes = size ? (size.totalBytes ?? size.bytes) : 0;
-      if (event.outcome === 'stored') live.activity('ok', `Downloaded ${info.label}`, bytes ? formatBytes(bytes) : undefined);
-      else if (event.outcome === 'passed') live.activity('warn', `Passed through, not kept: ${info.label}`, event.error);
-      else live.activity('danger', `Download failed: ${info.label}`, event.error);
+      if (event.outcome === 'stored') live.activity('ok', `Downloaded ${label}`, bytes ? formatBytes(bytes) : undefined);
+      else if (event.outcome === 'passed') live.activity('warn', `Passed through, not kept: ${label}`, event.error);
+      else live.activity('danger', `Download failed: ${label}`, event.error);
       invalidate(keys.status);
       return;
     }
     case 'job': {
       const previous = client.getQueryData<JobView[]>(keys.jobs)?.find((j) => j.id === event.job.id);
-      client.setQueryData<JobView[]>(keys.jobs, (jobs) => {
-        if (!jobs) return [event.job];
-        const at = jobs.findIndex((j) => j.id === event.job.id);
-        if (at < 0) return [event.job, ...jobs];
-        const next = [...jobs];
-        next[at] = event.job;
-        return next;
-      });
+      storeJob(client, event.job);
       if (!previous || previous.state !== event.job.state) {
         const { totals } = event.job;
         const detail = event.job.state === 'done' || event.job.state === 'failed' ? `${totals.fetched} fetched, ${totals.cached} already cached, ${totals.failed} failed` : undefined;
@@ -169,9 +163,9 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
       return;
     }
     case 'cache': {
-      const info = describeKey(event.key);
-      if (event.change === 'removed' && (info.kind === 'tarball' || info.kind === 'docs')) live.activity('warn', `Removed ${info.label}`);
-      invalidate(keys.cache, keys.disk, keys.status, info.name ? keys.package(info.name) : ['package']);
+      const info = parseKey(event.key);
+      if (event.change === 'removed' && (info?.kind === 'tarball' || info?.kind === 'docs')) live.activity('warn', `Removed ${keyLabel(event.key)}`);
+      invalidate(...cacheQueries, info?.package ? keys.package(info.package) : ['package']);
       return;
     }
     case 'health': {
@@ -194,7 +188,7 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
       const before = client.getQueryData<StatusResponse>(keys.status)?.scrub;
       client.setQueryData<StatusResponse>(keys.status, (status) => (status ? { ...status, scrub: event.scrub } : status));
       const newest = event.scrub.problems[0];
-      if (newest && newest.at !== before?.problems[0]?.at) live.activity('danger', `Damaged file found by the scrub: ${describeKey(newest.key).label}`, newest.reason);
+      if (newest && newest.at !== before?.problems[0]?.at) live.activity('danger', `Damaged file found by the scrub: ${keyLabel(newest.key)}`, newest.reason);
       return;
     }
     case 'settings': {

@@ -1,8 +1,8 @@
 // Query keys and hooks over the control API. react-query holds every answer; the event
 // stream (live.ts) updates or invalidates these entries, so there is one source of truth.
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery, type QueryClient, type QueryKey } from '@tanstack/react-query';
 import { ApiError } from '../../src-shared/api-client';
-import type { CacheListQuery } from '../../src-shared/contract';
+import type { CacheListQuery, JobView } from '../../src-shared/contract';
 import { api } from '../api';
 
 export const keys = {
@@ -14,6 +14,25 @@ export const keys = {
   cachePage: (query: Omit<CacheListQuery, 'page'>, page: number) => ['cache', query, page] as const,
   package: (name: string) => ['package', name] as const,
 };
+
+/** What any change to the stored objects makes stale (a package's detail besides: the caller knows which). */
+export const cacheQueries: QueryKey[] = [keys.cache, keys.disk, keys.status];
+
+export function invalidateAll(client: QueryClient, queryKeys: QueryKey[]): void {
+  for (const queryKey of queryKeys) void client.invalidateQueries({ queryKey });
+}
+
+/** Puts a job's view into the list, replacing an older one: for views at least as new as any seen. */
+export function storeJob(client: QueryClient, job: JobView): void {
+  client.setQueryData<JobView[]>(keys.jobs, (jobs) => {
+    if (!jobs) return [job];
+    const at = jobs.findIndex((j) => j.id === job.id);
+    if (at < 0) return [job, ...jobs];
+    const next = [...jobs];
+    next[at] = job;
+    return next;
+  });
+}
 
 export function useStatus() {
   return useQuery({ queryKey: keys.status, queryFn: () => api.status(), refetchInterval: 3000 });
@@ -41,10 +60,17 @@ export function usePackage(name: string | undefined) {
   });
 }
 
+/** One page of the cache list: the list view asks for the pages in sight at once. */
+export function cachePageQuery(query: Omit<CacheListQuery, 'page'>, page: number) {
+  return {
+    queryKey: keys.cachePage(query, page),
+    queryFn: ({ signal }: { signal: AbortSignal }) => api.call('GET /cache', { query: { ...query, page }, signal }),
+  };
+}
+
 export function useCachePage(query: Omit<CacheListQuery, 'page'>, page: number, enabled = true) {
   return useQuery({
-    queryKey: keys.cachePage(query, page),
-    queryFn: ({ signal }) => api.call('GET /cache', { query: { ...query, page }, signal }),
+    ...cachePageQuery(query, page),
     placeholderData: page === 1 ? keepPreviousData : undefined,
     enabled,
   });

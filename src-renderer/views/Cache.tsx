@@ -1,16 +1,16 @@
-import { useMutation, useQueries, useQueryClient } from '@tanstack/react-query';
+import { useQueries } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
-import type { CachedPackageSummary, CacheListQuery, CacheListResponse, CacheSortField, VerifyReport } from '../../src-shared/contract';
-import { api } from '../api';
+import type { CachedPackageSummary, CacheListQuery, CacheListResponse, CacheSortField } from '../../src-shared/contract';
 import { Icon } from '../components/icons';
 import { Badge, PageHeader, QueryError } from '../components/ui';
 import { useToast } from '../components/toasts';
 import { formatAgo, formatBytes, formatCount, formatDateTime, formatDuration } from '../lib/format';
 import { useNow } from '../lib/clock';
-import { errorMessage, keys, useCachePage, useStatus } from '../lib/queries';
+import { useVerifyCache } from '../lib/mutations';
+import { cachePageQuery, errorMessage, useCachePage, useStatus } from '../lib/queries';
 import { href, navigate } from '../lib/route';
-import { PackageDetail } from './PackageDetail';
+import { PackageDetail } from './package/PackageDetail';
 
 const PAGE_SIZE = 100;
 const ROW_HEIGHT = 40;
@@ -112,10 +112,7 @@ function PackageTable({
   const pageNumbers: number[] = [];
   for (let p = Math.max(2, firstPage); p <= lastPage; p++) pageNumbers.push(p);
   const pages = useQueries({
-    queries: pageNumbers.map((page) => ({
-      queryKey: keys.cachePage(query, page),
-      queryFn: ({ signal }: { signal: AbortSignal }) => api.call('GET /cache', { query: { ...query, page }, signal }),
-    })),
+    queries: pageNumbers.map((page) => cachePageQuery(query, page)),
   });
   const pageData = new Map<number, CacheListResponse | undefined>([[1, first.data]]);
   pageNumbers.forEach((page, i) => pageData.set(page, pages[i]?.data));
@@ -224,15 +221,9 @@ function SkeletonRow() {
 type Verify = ReturnType<typeof useVerify>;
 
 function useVerify() {
-  const client = useQueryClient();
   const toast = useToast();
-  return useMutation({
-    mutationFn: () => api.verify(),
-    onSuccess: (report: VerifyReport) => {
-      if (report.problems.length) toast('danger', `${report.problems.length} damaged file(s) quarantined`);
-      void client.invalidateQueries({ queryKey: keys.cache });
-      void client.invalidateQueries({ queryKey: keys.disk });
-    },
+  return useVerifyCache((report) => {
+    if (report.problems.length) toast('danger', `${report.problems.length} damaged file(s) quarantined`);
   });
 }
 

@@ -1,13 +1,12 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Bar, BarChart, Cell, LabelList, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { DiskUsageResponse, ObjectKind } from '../../src-shared/contract';
-import { api } from '../api';
 import { capToDraft, draftToCap, SizeCapInput, type CapDraft } from '../components/size-cap';
 import { Card, Empty, Loading, PageHeader, QueryError } from '../components/ui';
 import { useToast } from '../components/toasts';
 import { formatBytes, formatPercent, KIND_LABELS } from '../lib/format';
-import { errorMessage, fieldErrors, keys, useDisk, useSettings } from '../lib/queries';
+import { useSaveSettings } from '../lib/mutations';
+import { errorMessage, fieldErrors, useDisk, useSettings } from '../lib/queries';
 import { href } from '../lib/route';
 
 const KIND_ORDER: ObjectKind[] = ['tarball', 'docs', 'registry', 'api', 'installs', 'public_key'];
@@ -114,17 +113,11 @@ function Usage({ disk }: { disk: DiskUsageResponse }) {
 
 function CapCard({ disk }: { disk: DiskUsageResponse }) {
   const settings = useSettings();
-  const client = useQueryClient();
   const toast = useToast();
   const [draft, setDraft] = useState<CapDraft>(() => capToDraft(disk.sizeCapBytes));
   const [localError, setLocalError] = useState<string>();
-  const save = useMutation({
-    mutationFn: (sizeCapBytes: number | null) => api.updateSettings({ sizeCapBytes }),
-    onSuccess: (data) => {
-      client.setQueryData(keys.settings, data);
-      void client.invalidateQueries({ queryKey: keys.disk });
-      toast('ok', data.values.sizeCapBytes === null ? 'Size cap removed' : `Size cap set to ${formatBytes(data.values.sizeCapBytes)}`);
-    },
+  const save = useSaveSettings({
+    onSuccess: (data) => toast('ok', data.values.sizeCapBytes === null ? 'Size cap removed' : `Size cap set to ${formatBytes(data.values.sizeCapBytes)}`),
   });
   // Follow changes made elsewhere while nothing is being edited here.
   const current = settings.data?.values.sizeCapBytes ?? disk.sizeCapBytes;
@@ -148,7 +141,7 @@ function CapCard({ disk }: { disk: DiskUsageResponse }) {
           const value = draftToCap(draft);
           if (value !== null && typeof value === 'object') return setLocalError(value.error);
           setLocalError(undefined);
-          save.mutate(value);
+          save.mutate({ sizeCapBytes: value });
         }}
       >
         <SizeCapInput
@@ -221,7 +214,7 @@ function ByPackage({ disk }: { disk: DiskUsageResponse }) {
 }
 
 function ByKind({ disk }: { disk: DiskUsageResponse }) {
-  const data = KIND_ORDER.map((kind) => ({ kind, label: KIND_LABELS[kind] ?? kind, bytes: disk.byKind[kind] ?? 0 }));
+  const data = KIND_ORDER.map((kind) => ({ kind, label: KIND_LABELS[kind], bytes: disk.byKind[kind] ?? 0 }));
   const shown = data.filter((d) => d.bytes > 0);
   return (
     <Card title="By kind">

@@ -2,9 +2,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { SetupResult, SetupState } from '../../src-shared/contract';
 import { api } from '../api';
-import { Badge, Card, ConfirmDialog, Loading, QueryError } from '../components/ui';
+import { Badge, Card, ConfirmDialog, FormError, Loading, QueryError } from '../components/ui';
 import { useToast } from '../components/toasts';
-import { errorMessage } from '../lib/queries';
 
 const SETUP_KEY = ['setup'] as const;
 
@@ -63,11 +62,7 @@ export function MachineSetup() {
           </ul>
         </>
       ) : null}
-      {failure ? (
-        <p role="alert" className="field-error">
-          {errorMessage(failure)}
-        </p>
-      ) : null}
+      <FormError error={failure} />
       <div className="form-actions">
         <button type="button" className="btn btn-primary" disabled={plan.isPending || !state.data} onClick={() => plan.mutate()}>
           {state.data?.applied ? 'Check setup' : 'Set up…'}

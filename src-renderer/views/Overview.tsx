@@ -1,11 +1,10 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { StatusResponse } from '../../src-shared/contract';
-import { api } from '../api';
-import { Card, CopyLine, Dot, Loading, PageHeader, ProgressBar, QueryError, Switch } from '../components/ui';
+import { Card, CopyLine, Dot, FormError, Loading, PageHeader, ProgressBar, QueryError, Switch } from '../components/ui';
 import { formatAgo, formatBytes, formatCount, formatDateTime, formatDuration, formatPercent, formatTime } from '../lib/format';
 import { useNow } from '../lib/clock';
 import { useLive } from '../lib/live';
-import { errorMessage, keys, useSettings, useStatus } from '../lib/queries';
+import { useSaveSettings } from '../lib/mutations';
+import { useSettings, useStatus } from '../lib/queries';
 import { href } from '../lib/route';
 
 export function OverviewView() {
@@ -76,14 +75,7 @@ function MirrorCard({ status }: { status: StatusResponse }) {
 
 function UpstreamCard({ status, now }: { status: StatusResponse; now: number }) {
   const settings = useSettings();
-  const client = useQueryClient();
-  const toggle = useMutation({
-    mutationFn: (enabled: boolean) => api.updateSettings({ upstreamEnabled: enabled }),
-    onSuccess: (data) => {
-      client.setQueryData(keys.settings, data);
-      void client.invalidateQueries({ queryKey: keys.status });
-    },
-  });
+  const toggle = useSaveSettings();
   const u = status.upstream;
   const fixed = settings.data?.fixedByEnv.upstreamEnabled;
   const [tone, text] = status.offline
@@ -114,14 +106,10 @@ function UpstreamCard({ status, now }: { status: StatusResponse; now: number }) 
         label="Offline mode"
         checked={status.offline}
         disabled={Boolean(fixed) || toggle.isPending}
-        onChange={(offline) => toggle.mutate(!offline)}
+        onChange={(offline) => toggle.mutate({ upstreamEnabled: !offline })}
         description={fixed ? `Fixed by ${fixed}` : 'Serve only what is cached; never contact the upstream.'}
       />
-      {toggle.isError ? (
-        <p className="field-error" role="alert">
-          {errorMessage(toggle.error)}
-        </p>
-      ) : null}
+      <FormError error={toggle.error} />
     </Card>
   );
 }

@@ -1,6 +1,6 @@
 // Deleting a package (after a confirmation) frees its space, as the disk view shows; a
 // release can be deleted alone; retired releases are marked; verify reports its outcome.
-import { formatBytes } from '../../src-renderer/lib/format.js';
+import { formatBytes } from '../../src-shared/format.js';
 import { chromiumMissing, expect, hasChromium, test } from './fixtures.js';
 
 test.skip(!hasChromium, chromiumMissing);

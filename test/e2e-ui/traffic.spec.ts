@@ -1,6 +1,6 @@
 // A real HTTP client fetches a tarball through the mirror: the dashboard shows it in the
 // traffic counters, the activity list and the cache list, live.
-import { formatBytes } from '../../src-renderer/lib/format.js';
+import { formatBytes } from '../../src-shared/format.js';
 import { chromiumMissing, expect, hasChromium, test } from './fixtures.js';
 
 test.skip(!hasChromium, chromiumMissing);

@@ -60,7 +60,7 @@ describe('hexhub prewarm', () => {
     const dataDir = await tempDir();
     const result = await run(['prewarm', await mixLock(dataDir), '--data-dir', dataDir, '--concurrency', '2'], upstreamEnv(upstream.url));
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^fetched (plug 1\.14\.0|mime 2\.0\.5) \(\d+(\.\d)? KB\)$/m);
+    expect(result.stdout).toMatch(/^fetched (plug 1\.14\.0|mime 2\.0\.5) \(\d+(\.\d+)? KiB\)$/m);
     expect(result.stdout).toMatch(/pre-warm done: 2 fetched, 0 already cached, 0 failed/);
     expect(result.stdout).toMatch(/skipped local_dep: path dependency/);
     expect(result.stdout).toMatch(/skipped private: git dependency/);
@@ -152,7 +152,7 @@ describe('hexhub verify and status', () => {
     expect(local.code).toBe(0);
     expect(local.stdout).toMatch(/server: not running/);
     expect(local.stdout).toMatch(/cache: 2 packages, 2 releases/);
-    expect(local.stdout).toMatch(/^ {2}plug +\d+(\.\d)? KB +1\.14\.0$/m);
+    expect(local.stdout).toMatch(/^ {2}plug +\d+(\.\d+)? KiB +1\.14\.0$/m);
     const server = await serve(['--port', '0', '--data-dir', dataDir], upstreamEnv(upstream.url));
     try {
       const remote = await run(['status', '--data-dir', dataDir]);

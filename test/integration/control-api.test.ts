@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, createApiClient, type ApiClient } from '../../src-shared/api-client.js';
+import type { Control } from '../../src-shared/control.js';
 import { API_PREFIX, TOKEN_HEADER, type JobView, type ServerEvent } from '../../src-shared/contract.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { FixtureRepo } from '../support/hex-fixtures.js';
@@ -332,6 +333,57 @@ describe('events and pre-warm jobs', () => {
     const final = await waitForJob(job.id);
     expect(final.state).toBe('cancelled');
     expect(final.items.filter((i) => i.state === 'cancelled').length).toBeGreaterThan(0);
+  });
+});
+
+describe('one Control, in process and over HTTP', () => {
+  const outcome = (call: Promise<unknown>) =>
+    call.then(
+      (value) => ({ value }),
+      (error: Error) => ({ error: error.message, fields: (error as { fields?: unknown }).fields }),
+    );
+
+  it('answers and refuses in process as the API does', async () => {
+    await httpGet(mirror.url, '/tarballs/plug-1.14.0.tar');
+    const local = mirror.engine.control;
+    const pairs: [string, (control: Control) => Promise<unknown>][] = [
+      ['list', (c) => c.listCache({ sort: 'size' })],
+      ['package', (c) => c.package('plug')],
+      ['disk', (c) => c.disk()],
+      ['settings', (c) => c.settings()],
+      ['proof', (c) => c.proof('ab'.repeat(16))],
+      ['bad name', (c) => c.package('Not-A-Name')],
+      ['bad version', (c) => c.deleteRelease('plug', 'one')],
+      ['not cached', (c) => c.package('absent')],
+      ['no job', (c) => c.job('nope')],
+      ['bad query', (c) => c.listCache({ pageSize: 0 })],
+      ['bad settings', (c) => c.updateSettings({ timeoutMs: -1 as never })],
+      ['fixed setting', (c) => c.updateSettings({ upstreamUrl: 'https://other.example' })],
+      ['bad pre-warm', (c) => c.startPrewarm([] as never)],
+      ['bad nonce', (c) => c.proof('not hex')],
+      ['bad setup URL', (c) => c.setupState('ftp://x')],
+    ];
+    for (const [what, call] of pairs) {
+      const inProcess = await outcome(call(local));
+      expect(inProcess, what).toEqual(await outcome(call(api)));
+    }
+    // The refusals are refusals on both sides, not two equal successes.
+    expect(await outcome(local.package('Not-A-Name'))).toMatchObject({ error: '"Not-A-Name" is not a Hex package name' });
+    expect(await outcome(local.listCache({ pageSize: 0 }))).toMatchObject({ fields: { pageSize: expect.any(String) } });
+  });
+
+  it('streams events in process: a hello with the status, then the changes', async () => {
+    const received: ServerEvent[] = [];
+    const stop = new AbortController();
+    const following = mirror.engine.control.events((event) => received.push(event), stop.signal);
+    await expect.poll(() => received.map((e) => e.type)).toContain('hello');
+    await httpGet(mirror.url, '/tarballs/plug-1.14.0.tar');
+    await expect.poll(() => received.some((e) => e.type === 'cache' && e.key === 'tarballs/plug-1.14.0.tar')).toBe(true);
+    stop.abort();
+    await following;
+    const count = received.length;
+    await httpGet(mirror.url, '/tarballs/mime-2.0.5.tar');
+    expect(received).toHaveLength(count);
   });
 });
 

@@ -99,7 +99,7 @@ describe('the access token stays with the machine\'s owner', () => {
       const port = new URL(mirror.url).port;
       // The URL the mirror gives out for this machine is loopback, never the wildcard address.
       expect(mirror.url).toBe(`http://127.0.0.1:${port}`);
-      const link = mirror.engine.loginLink();
+      const link = await mirror.engine.control.loginLink();
       const remote = `http://${neighbour.hostAddress}:${port}`;
       const forged = { host: `127.0.0.1:${port}` };
       const replies = await neighbour.fetch([

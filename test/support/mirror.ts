@@ -7,12 +7,13 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Config } from '../../src-main/config/config.js';
 import { loadStartupConfig } from '../../src-main/config/saved-settings.js';
-import { createEngine, type Engine, type EngineOptions } from '../../src-main/engine.js';
+import { createEngine, type Engine, type EngineInternals, type EngineOptions } from '../../src-main/engine.js';
 import { testKeys } from './hex-fixtures.js';
 
 export interface TestMirror {
   url: string;
-  engine: Engine;
+  /** With its internals: tests look at the index, the store and the rest directly. */
+  engine: Engine & EngineInternals;
   dataDir: string;
   logs: Record<string, unknown>[];
   stop(): Promise<void>;

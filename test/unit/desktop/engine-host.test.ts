@@ -84,8 +84,17 @@ describe('startEngine', () => {
     expect(result.started).toBe(true);
     if (!result.started) return;
     expect(result.url).toBe(`http://127.0.0.1:${port}`);
-    expect(result.mirrorUrl).toBe(`http://127.0.0.1:${port}`);
     expect(questions).toEqual([]);
+  });
+
+  it('gives the loopback URL for a wildcard listen address: what the window, the tray and setup use', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hexhub-host-'));
+    dirs.push(dir);
+    const config = loadStartupConfig({ HEXHUB_LOG_LEVEL: 'silent', UPSTREAM_URL: 'http://127.0.0.1:9' }, { host: '0.0.0.0', port: 0, dataDir: dir });
+    const result = await startEngine(config, { create, ask: async () => true });
+    if (!result.started) throw new Error('did not start');
+    expect(result.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await result.engine.control.setupState()).mirrorUrl).toBe(result.url);
   });
 
   it('offers the next free port when the configured one is taken, and starts there when accepted', async () => {

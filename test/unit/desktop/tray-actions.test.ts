@@ -5,8 +5,8 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { JobView, PrewarmRequest, SetupChange } from '../../../src-shared/contract.js';
-import { ValidationError } from '../../../src-main/control/control-routes.js';
+import type { JobView, PrewarmRequest, SettingsResponse, SetupChange, SetupResult } from '../../../src-shared/contract.js';
+import { ValidationError } from '../../../src-main/control/errors.js';
 import {
   copyExport,
   describeError,
@@ -213,9 +213,16 @@ describe('trayActions', () => {
       openDashboard: () => events.push('open'),
       clipboard: { writeText: (t) => events.push(`clipboard:${t}`) },
       notify: (title, body) => events.push(`notify:${title}:${body}`),
-      setup: { plan: async () => [], apply: async () => ({ changes: [], backup: null }) },
-      prewarm: { chooseFile: async () => undefined, readFile: async () => '', prewarm: async () => job('j', 'running'), started: () => undefined },
-      updateSettings: async () => undefined,
+      control: {
+        applySetup: async () => {
+          throw new Error('not expected here');
+        },
+        startPrewarm: async () => job('j', 'running'),
+        updateSettings: async () => {
+          throw new Error('not expected here');
+        },
+      },
+      prewarm: { chooseFile: async () => undefined, readFile: async () => '', started: () => undefined },
       loginItem: { setEnabled: (on) => void events.push(`login:${on}`) },
       setCloseToTray: async (on) => void events.push(`closeToTray:${on}`),
       refresh: () => events.push('refresh'),
@@ -252,6 +259,33 @@ describe('trayActions', () => {
     const { actions, events } = bound();
     actions.setCloseToTray(false);
     await expect.poll(() => events).toEqual(['closeToTray:false', 'refresh']);
+  });
+
+  it('asks the engine\'s Control: a dry run for the plan, the same call to apply, and pre-warm and offline through it', async () => {
+    const calls: unknown[] = [];
+    const planned = { changes: [change('/home/me/.profile')], backup: null, state: {} as SetupResult['state'] };
+    const control: TrayActionDeps['control'] = {
+      applySetup: async (request) => (calls.push(['applySetup', request]), request?.dryRun ? planned : { ...planned, backup: '/data/setup-backups/1' }),
+      startPrewarm: async (request) => (calls.push(['startPrewarm', request]), job('j2', 'resolving')),
+      updateSettings: async (patch) => (calls.push(['updateSettings', patch]), {} as SettingsResponse),
+    };
+    const { actions, shown } = bound({
+      control,
+      prewarm: { chooseFile: async () => '/app/rebar.lock', readFile: async () => '[].', started: () => undefined },
+    });
+    actions.setUpMirror();
+    await expect.poll(() => shown.map((s) => s.message)).toEqual([`Point mix, rebar3 and your shells at ${MIRROR}?`, 'HEX_MIRROR is set up']);
+    expect(shown[1]!.detail).toContain('/data/setup-backups/1');
+    actions.prewarmFromLockFile();
+    await expect.poll(() => calls.length).toBe(3);
+    actions.setOffline(true);
+    await expect.poll(() => calls.length).toBe(4);
+    expect(calls).toEqual([
+      ['applySetup', { dryRun: true }],
+      ['applySetup', {}],
+      ['startPrewarm', { lockfile: { name: 'rebar.lock', content: '[].' } }],
+      ['updateSettings', { upstreamEnabled: false }],
+    ]);
   });
 
   it('opens the dashboard and quits', () => {

@@ -1,0 +1,92 @@
+// The banners above every view: whatever keeps the mirror from working as usual, each with
+// its way out.
+import type { StatusResponse } from '../../src-shared/contract';
+import { formatAgo, formatBytes } from '../lib/format';
+import { useLive } from '../lib/live';
+import { useSaveSettings } from '../lib/mutations';
+import { errorMessage, useSettings, useStatus } from '../lib/queries';
+import { href } from '../lib/route';
+import { Banner } from './banner';
+
+export function StatusBanners() {
+  const status = useStatus();
+  const settings = useSettings();
+  const { connection } = useLive();
+  const offlineSwitch = useSaveSettings();
+  // Offline mode fixed by UPSTREAM_ENABLED cannot be switched from here.
+  const setOffline = settings.data?.fixedByEnv.upstreamEnabled
+    ? undefined
+    : { busy: offlineSwitch.isPending, to: (offline: boolean) => offlineSwitch.mutate({ upstreamEnabled: !offline }) };
+  const { upstream, storage } = status.data ?? {};
+  const banners = [
+    connection === 'refused' && <SignInRefused key="refused" />,
+    status.isError && !status.data && <MirrorNotAnswering key="down" error={status.error} onRetry={() => void status.refetch()} />,
+    upstream?.enabled && upstream.reachable === false && <UpstreamUnreachable key="upstream" upstream={upstream} setOffline={setOffline} />,
+    storage && !storage.writable && <StorageFull key="storage" storage={storage} />,
+    status.data?.offline && <OfflineMode key="offline" setOffline={setOffline} />,
+    offlineSwitch.isError && (
+      <Banner key="offline-error" tone="danger" actions={[{ label: 'Dismiss', onClick: () => offlineSwitch.reset() }]}>
+        Could not change offline mode: {errorMessage(offlineSwitch.error)}
+      </Banner>
+    ),
+  ].filter(Boolean);
+  return banners.length ? <div className="banners">{banners}</div> : null;
+}
+
+type OfflineSwitch = { busy: boolean; to: (offline: boolean) => void } | undefined;
+
+function SignInRefused() {
+  return (
+    <Banner tone="danger" actions={[{ label: 'Reload', onClick: () => window.location.reload() }]}>
+      <strong>The mirror no longer accepts this dashboard’s sign-in.</strong> It may have expired, or the mirror was restarted with another data dir. Run <code>hexhub dashboard</code> for a new
+      sign-in link.
+    </Banner>
+  );
+}
+
+function MirrorNotAnswering({ error, onRetry }: { error: unknown; onRetry: () => void }) {
+  return (
+    <Banner tone="danger" actions={[{ label: 'Retry', onClick: onRetry }]}>
+      <strong>The mirror is not answering.</strong> {errorMessage(error)}
+    </Banner>
+  );
+}
+
+function UpstreamUnreachable({ upstream, setOffline }: { upstream: StatusResponse['upstream']; setOffline: OfflineSwitch }) {
+  return (
+    <Banner
+      tone="danger"
+      testId="upstream-banner"
+      detail={upstream.lastError ? `Last error${upstream.lastErrorAt ? ` (${formatAgo(upstream.lastErrorAt)})` : ''}: ${upstream.lastError}` : undefined}
+      actions={[setOffline && { label: 'Work offline', onClick: () => setOffline.to(true), disabled: setOffline.busy }, { label: 'Upstream settings', href: href('settings') }]}
+    >
+      <strong>Upstream unreachable — cached content is still served.</strong> Packages not in the cache can’t be fetched until {upstream.url} answers again.
+    </Banner>
+  );
+}
+
+function StorageFull({ storage }: { storage: StatusResponse['storage'] }) {
+  const shared = storage.backend === 's3';
+  return (
+    <Banner
+      tone="danger"
+      testId="storage-banner"
+      detail={storage.lastError ? `Since ${formatAgo(storage.since ?? storage.lastErrorAt ?? Date.now())}: ${storage.lastError}` : undefined}
+      actions={[{ label: 'Disk use', href: href('disk') }]}
+    >
+      <strong>
+        {shared ? 'Shared storage' : 'Cache disk'}: {storage.reason ?? 'write failed'} — new downloads are passed through without being kept.
+      </strong>{' '}
+      Cached content is still served; caching resumes by itself once {shared ? 'the object store takes writes again' : 'space is freed'}
+      {storage.freeBytes !== undefined ? ` (free now: ${formatBytes(storage.freeBytes)})` : ''}.
+    </Banner>
+  );
+}
+
+function OfflineMode({ setOffline }: { setOffline: OfflineSwitch }) {
+  return (
+    <Banner tone="info" testId="offline-banner" actions={[setOffline && { label: 'Go online', onClick: () => setOffline.to(false), disabled: setOffline.busy }]}>
+      <strong>Offline mode.</strong> Only cached content is served; the upstream is not contacted.
+    </Banner>
+  );
+}
