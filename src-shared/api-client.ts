@@ -14,9 +14,19 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 
+  /** What went wrong, as the engine's Problem in process says it (src-shared/problems.ts). */
+  get kind(): ErrorBody['error'] {
+    return this.body.error;
+  }
+
   /** Field-level messages, where an in-process Control's ValidationError has them too. */
   get fields(): ErrorBody['fields'] {
     return this.body.fields;
+  }
+
+  /** Setup's problems, where an in-process SetupError has them too. */
+  get problems(): ErrorBody['problems'] {
+    return this.body.problems;
   }
 }
 

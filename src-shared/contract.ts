@@ -2,6 +2,8 @@
 // dashboard, the tray, the CLI). Both sides import these types; nothing here runs code
 // that needs Node or a browser.
 
+import type { ProblemKind } from './problems.js';
+
 /** Reserved prefix: Hex paths never start with "/-/". */
 export const API_PREFIX = '/-/api';
 /** Header carrying the access token on every control call (CLI, desktop app). */
@@ -202,10 +204,13 @@ export interface SettingsResponse {
 }
 
 export interface ErrorBody {
-  error: string;
+  /** What went wrong (src-shared/problems.ts); transport errors of the client use their own codes. */
+  error: ProblemKind | 'http_error' | 'events';
   message: string;
   /** Field-level messages for validation errors. */
   fields?: Partial<Record<string, string>>;
+  /** setup_refused: why setup cannot apply, one problem each. */
+  problems?: string[];
   /** 409 confirmation_required: the change of upstream that must be confirmed. */
   upstreamChange?: UpstreamChange;
 }

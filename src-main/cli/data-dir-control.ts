@@ -2,14 +2,15 @@
 // server that owns the data dir (so its dashboard shows the work and nothing writes behind its
 // back) or, when no server runs, the Control of an engine this command opens itself, holding
 // the data dir's lock. The commands make the same calls either way.
+import { messageOf } from '../../src-shared/problems.js';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createApiClient } from '../../src-shared/api-client.js';
 import type { Control } from '../../src-shared/control.js';
 import type { Config } from '../config/config.js';
-import { sameProof, serverProof, tokenPath } from '../control/access.js';
+import { sameProof, serverProof, tokenPath } from '../server/access.js';
 import { createEngine, type Engine } from '../engine.js';
-import { createLogger } from '../server/logger.js';
+import { createLogger } from '../core/logger.js';
 import { DataDirBusyError, readLockOwner, type LockOwner } from '../store/data-dir-lock.js';
 import { fail } from './context.js';
 
@@ -37,7 +38,7 @@ export async function runningServer(config: Config): Promise<{ url: string; cont
   try {
     ({ proof } = await createApiClient({ baseUrl: owner.url, token: '', fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(10_000) }) }).proof(nonce));
   } catch (error) {
-    fail(`${refused} (${(error as Error).message})`);
+    fail(`${refused} (${messageOf(error)})`);
   }
   if (!sameProof(proof, serverProof(token, Number(new URL(owner.url).port), nonce))) fail(refused);
   return { url: owner.url, control: createApiClient({ baseUrl: owner.url, token }) };

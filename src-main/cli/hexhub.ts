@@ -1,4 +1,5 @@
 // `hexhub` command line: flags in, one engine call out. Each command lives in its own file.
+import { describeProblem } from '../../src-shared/problems.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { VERSION } from '../version.js';
 import { fail } from './context.js';
@@ -53,4 +54,4 @@ program
 
 program.command('status').description('show what is cached and the disk use').option(...dataDirOption).action(statusCommand);
 
-program.parseAsync(process.argv).catch((error: Error) => fail(error.message));
+program.parseAsync(process.argv).catch((error: unknown) => fail(describeProblem(error)));

@@ -1,6 +1,7 @@
 // `hexhub prewarm PATH_OR_NAMES…`: fills the cache from a lock file or package names,
 // through the running server when there is one, with a live bar on a terminal and plain
 // lines otherwise. Exits 1 if anything failed or the lock disagrees with the registry.
+import { describeProblem } from '../../src-shared/problems.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -116,8 +117,7 @@ export async function prewarmCommand(args: string[], options: ConfigOverrides & 
   } catch (error) {
     progress.stop();
     await dataDir.close();
-    const fields = (error as { fields?: Partial<Record<string, string>> }).fields;
-    fail(fields && Object.keys(fields).length ? Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('\n') : (error as Error).message);
+    fail(describeProblem(error));
   }
   progress.stop();
   await dataDir.close();

@@ -4,7 +4,7 @@
 import type { SetupState } from '../../src-shared/contract.js';
 import type { ConfigOverrides } from '../config/config.js';
 import { mirrorUrlOf } from '../config/mirror-url.js';
-import { ValidationError } from '../control/errors.js';
+import { ValidationError } from '../core/validation-errors.js';
 import { setupCalls } from '../control/setup-calls.js';
 import { SetupError } from '../setup/machine-setup.js';
 import { configFrom, fail } from './context.js';

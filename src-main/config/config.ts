@@ -2,6 +2,7 @@
 // variables (the names the original HexHub used), then command-line flags. Every value is
 // validated here, once, by the same rules whichever way it came in, so a typo fails at
 // start with the variable's name, and the settings API reports the same errors per field.
+import { messageOf } from '../../src-shared/problems.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import envPaths from 'env-paths';
@@ -162,7 +163,7 @@ function parsePublicKeyFromEnv(value: unknown): string {
   try {
     pem = readFileSync(text, 'utf8');
   } catch (error) {
-    throw new Error(`neither PEM text nor a readable file: ${(error as Error).message}`);
+    throw new Error(`neither PEM text nor a readable file: ${messageOf(error)}`);
   }
   return parsePublicKeyPem(pem);
 }
@@ -256,7 +257,7 @@ export function applySettingsPatch(
     try {
       (settings as unknown as Record<string, unknown>)[key] = SETTINGS[key].parse(value as never);
     } catch (error) {
-      errors[name] = (error as Error).message;
+      errors[name] = messageOf(error);
     }
   }
   return Object.keys(errors).length > 0 ? { errors } : { settings };
@@ -289,7 +290,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     try {
       return parse(value);
     } catch (error) {
-      throw new ConfigError(variable, (error as Error).message);
+      throw new ConfigError(variable, messageOf(error));
     }
   };
   const fixedByEnv: Partial<Record<SettingName, string>> = {};

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { PrivateJSONFile } from '../store/private-files.js';
+import { PrivateJSONFile } from '../core/private-files.js';
 import type { Settings } from '../../src-shared/contract.js';
 import { loadConfig, type Config, type ConfigOverrides } from './config.js';
 

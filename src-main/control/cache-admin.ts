@@ -1,6 +1,7 @@
 // Changing what is cached: deleting releases, packages or everything; verifying every
 // stored file against its recorded checksum (damaged ones are moved to quarantine, not
 // deleted, so they can be inspected); and keeping tarballs and docs under the size cap.
+import { messageOf } from '../../src-shared/problems.js';
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Logger } from 'pino';
@@ -98,7 +99,7 @@ export class CacheAdmin {
       if (sha256 !== entry.sha256) return `SHA-256 ${sha256} differs from the recorded ${entry.sha256}`;
       return undefined;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return `unreadable: ${(error as Error).message}`;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return `unreadable: ${messageOf(error)}`;
       // Shared storage: the local copy is only a cache; the bucket has the object.
       return this.storage.shared ? undefined : MISSING;
     }

@@ -12,6 +12,7 @@ import type {
   ObjectKind,
   PackageDetailResponse,
 } from '../../src-shared/contract.js';
+import { QueryError } from '../core/validation-errors.js';
 import { newestFirst } from '../hex/versions.js';
 import type { RegistryService } from '../mirror/registry-service.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
@@ -19,12 +20,6 @@ import { keys } from '../store/keys.js';
 
 const MAX_PAGE_SIZE = 500;
 const SORT_FIELDS: CacheSortField[] = ['name', 'size', 'releases', 'fetched', 'lastUsed', 'hits'];
-
-export class CatalogError extends Error {
-  constructor(readonly fields: Record<string, string>) {
-    super(Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; '));
-  }
-}
 
 export class Catalog {
   private readonly byPackage = new Map<string, Set<string>>();
@@ -124,7 +119,7 @@ export class Catalog {
     const errors: Record<string, string> = {};
     // A key given twice in the query string arrives as an array.
     for (const [name, value] of Object.entries(query)) if (value !== undefined && typeof value !== 'string' && typeof value !== 'number') errors[name] = 'must be given once';
-    if (Object.keys(errors).length) throw new CatalogError(errors);
+    if (Object.keys(errors).length) throw new QueryError(errors);
     const sort = query.sort ?? 'name';
     if (!SORT_FIELDS.includes(sort)) errors.sort = `must be one of ${SORT_FIELDS.join(', ')}`;
     const order = query.order ?? (sort === 'name' ? 'asc' : 'desc');
@@ -133,7 +128,7 @@ export class Catalog {
     const pageSize = Number(query.pageSize ?? 50);
     if (!Number.isInteger(page) || page < 1) errors.page = 'must be a whole number from 1';
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) errors.pageSize = `must be a whole number from 1 to ${MAX_PAGE_SIZE}`;
-    if (Object.keys(errors).length) throw new CatalogError(errors);
+    if (Object.keys(errors).length) throw new QueryError(errors);
 
     const q = (query.q ?? '').trim().toLowerCase();
     let names = [...this.byPackage.keys()];

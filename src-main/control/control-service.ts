@@ -7,10 +7,10 @@ import type { Control } from '../../src-shared/control.js';
 import { applySettingsPatch, withSettings } from '../config/config.js';
 import { upstreamChange, type LiveConfig } from '../config/live-config.js';
 import { isPackageName, isVersion } from '../hex/names.js';
-import { HttpError } from '../server/http-error.js';
+import { Problem } from '../core/problem.js';
 import type { CacheAdmin } from './cache-admin.js';
 import type { Catalog } from './catalog.js';
-import { ConfirmationRequired, ValidationError } from './errors.js';
+import { ConfirmationRequired, ValidationError } from '../core/validation-errors.js';
 import type { EventBus } from './event-bus.js';
 import type { SetupCalls } from './setup-calls.js';
 
@@ -42,12 +42,12 @@ export interface ControlDeps {
 }
 
 function packageName(name: string): string {
-  if (!isPackageName(name)) throw new HttpError(400, `"${name}" is not a Hex package name`);
+  if (!isPackageName(name)) throw new Problem('bad_request', `"${name}" is not a Hex package name`);
   return name;
 }
 
 function found<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new HttpError(404, what);
+  if (value === undefined) throw new Problem('not_found', what);
   return value;
 }
 
@@ -98,7 +98,7 @@ export function createControl(deps: ControlDeps): Control {
     package: async (name) => found(await deps.catalog.detail(packageName(name)), `nothing of ${name} is cached`),
     async deleteRelease(name, version) {
       packageName(name);
-      if (!isVersion(version)) throw new HttpError(400, `"${version}" is not a version`);
+      if (!isVersion(version)) throw new Problem('bad_request', `"${version}" is not a version`);
       return deps.admin.deleteRelease(name, version);
     },
     deletePackage: async (name) => deps.admin.deletePackage(packageName(name)),

@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ScrubView } from '../../src-shared/contract.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../core/metrics.js';
 import { hashFile, type CacheEntry, type CacheIndex } from '../store/cache-index.js';
 import { sleep } from '../upstream/backoff.js';
 import { quarantineBatch, type CacheAdmin } from './cache-admin.js';

@@ -2,10 +2,11 @@
 // (dashboard, tray) and `hexhub setup`, which works on the files of its own user and
 // environment and so never hands this to a server. Both point clients at mirrorUrlOf's URL
 // unless told another, which is checked here the same way for both.
+import { messageOf } from '../../src-shared/problems.js';
 import type { Control } from '../../src-shared/control.js';
 import { parseHttpUrl } from '../config/config.js';
 import { applySetup, inspectSetup, planSetup, undoSetup, type SetupContext } from '../setup/machine-setup.js';
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../core/validation-errors.js';
 
 export type SetupCalls = Pick<Control, 'setupState' | 'applySetup' | 'undoSetup'>;
 
@@ -24,7 +25,7 @@ export function setupCalls(target: SetupTarget): SetupCalls {
       try {
         url = parseHttpUrl(mirrorUrl);
       } catch (error) {
-        throw new ValidationError({ mirrorUrl: (error as Error).message });
+        throw new ValidationError({ mirrorUrl: messageOf(error) });
       }
     }
     return { env: target.env, dataDir: target.dataDir, mirrorUrl: url };

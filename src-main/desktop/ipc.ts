@@ -2,6 +2,7 @@
 // checks who is asking: the frame that sent the message must be on the dashboard's own
 // origin. A page that got into the window some other way (a file:// URL, another site after a
 // bug in the navigation policy) must not read the token or drive the app.
+import { messageOf } from '../../src-shared/problems.js';
 import type {
   DesktopConnection,
   IpcInvokeCalls,
@@ -93,7 +94,7 @@ export function registerIpc(ipcMain: IpcMainLike, deps: IpcDeps): void {
         checkSender(event, deps.dashboardOrigin);
         reply = { ok: true, value: handler(...args) };
       } catch (error) {
-        reply = { ok: false, error: (error as Error).message };
+        reply = { ok: false, error: messageOf(error) };
       }
       // Always answer: a sendSync left without a returnValue would block the page.
       event.returnValue = reply;

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import type { JobView, PrewarmRequest, SetupChange } from '../../src-shared/contract.js';
 import type { Control } from '../../src-shared/control.js';
-import { SetupError } from '../setup/machine-setup.js';
+import { describeProblem } from '../../src-shared/problems.js';
 import type { TrayMenuActions } from './tray-menu.js';
 
 /** The dialogs a flow may show. */
@@ -15,18 +15,6 @@ export interface Prompts {
 }
 
 /** One readable text for any error a flow meets: setup problems, field errors, or the message. */
-export function describeError(error: unknown): string {
-  if (error instanceof SetupError) return error.problems.join('\n');
-  const fields = (error as { fields?: unknown } | null)?.fields;
-  if (fields && typeof fields === 'object') {
-    const lines = Object.entries(fields as Record<string, unknown>)
-      .filter(([, message]) => typeof message === 'string')
-      .map(([name, message]) => `${name}: ${String(message)}`);
-    if (lines.length) return lines.join('\n');
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
 export function exportLine(mirrorUrl: string): string {
   return `export HEX_MIRROR=${mirrorUrl}`;
 }
@@ -63,7 +51,7 @@ export async function setUpMirror(deps: SetUpMirrorDeps): Promise<SetupOutcome> 
   try {
     changes = await deps.plan();
   } catch (error) {
-    await deps.prompts.error('HEX_MIRROR setup cannot be applied', describeError(error));
+    await deps.prompts.error('HEX_MIRROR setup cannot be applied', describeProblem(error));
     return 'failed';
   }
   if (changes.length === 0) {
@@ -80,7 +68,7 @@ export async function setUpMirror(deps: SetUpMirrorDeps): Promise<SetupOutcome> 
     );
     return 'applied';
   } catch (error) {
-    await deps.prompts.error('HEX_MIRROR setup was not applied', describeError(error));
+    await deps.prompts.error('HEX_MIRROR setup was not applied', describeProblem(error));
     return 'failed';
   }
 }
@@ -102,7 +90,7 @@ export async function prewarmFromLockFile(deps: PrewarmDeps): Promise<JobView | 
   try {
     content = await deps.readFile(path);
   } catch (error) {
-    await deps.prompts.error(`Could not read ${path}`, describeError(error));
+    await deps.prompts.error(`Could not read ${path}`, describeProblem(error));
     return undefined;
   }
   try {
@@ -111,7 +99,7 @@ export async function prewarmFromLockFile(deps: PrewarmDeps): Promise<JobView | 
     deps.started(job);
     return job;
   } catch (error) {
-    await deps.prompts.error(`Pre-warm from ${basename(path)} could not start`, describeError(error));
+    await deps.prompts.error(`Pre-warm from ${basename(path)} could not start`, describeProblem(error));
     return undefined;
   }
 }
@@ -122,7 +110,7 @@ export async function setOffline(deps: { updateSettings(patch: { upstreamEnabled
     await deps.updateSettings({ upstreamEnabled: !offline });
     return true;
   } catch (error) {
-    await deps.prompts.error(`Could not go ${offline ? 'offline' : 'online'}`, describeError(error));
+    await deps.prompts.error(`Could not go ${offline ? 'offline' : 'online'}`, describeProblem(error));
     return false;
   }
 }
@@ -147,7 +135,7 @@ export interface TrayActionDeps {
 /** The menu's actions, bound to their effects; a failure is reported, never thrown into Electron's menu code. */
 export function trayActions(deps: TrayActionDeps): TrayMenuActions {
   const { control } = deps;
-  const report = (what: string) => (error: unknown) => void deps.prompts.error(what, describeError(error));
+  const report = (what: string) => (error: unknown) => void deps.prompts.error(what, describeProblem(error));
   return {
     openDashboard: () => deps.openDashboard(),
     copyExport: () => {

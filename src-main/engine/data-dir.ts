@@ -1,9 +1,9 @@
 // Taking hold of the data dir: its lock first (one owner at a time), then the store, the
 // index, the catalog and the token; and, while serving, adopting in the background what the
 // storage holds that the index does not know.
-import { loadOrCreateToken } from '../control/access.js';
+import { loadOrCreateToken } from '../server/access.js';
 import { acquireDataDirLock, type DataDirLock, type LockOwner } from '../store/data-dir-lock.js';
-import { preparePrivateDir } from '../store/private-files.js';
+import { preparePrivateDir } from '../core/private-files.js';
 import type { Mirror } from './build.js';
 
 /** Lets go of the lock again if anything after taking it fails. */

@@ -5,15 +5,16 @@
 import type { AddressInfo } from 'node:net';
 import type { Control } from '../../src-shared/control.js';
 import { mirrorUrlOf } from '../config/mirror-url.js';
-import { AccessGuard, allowedHosts, isLoopbackListener, serverProof } from '../control/access.js';
+import { AccessGuard, allowedHosts, isLoopbackListener, serverProof } from '../server/access.js';
 import type { ServerCalls } from '../control/control-service.js';
-import { registerControlRoutes } from '../control/control-routes.js';
-import { DashboardSessions } from '../control/sessions.js';
-import { registerRepositoryRoutes } from '../mirror/repository-routes.js';
+import { registerControlRoutes } from '../server/control-routes.js';
+import { DashboardSessions } from '../server/sessions.js';
+import { registerRepositoryRoutes } from '../server/repository-routes.js';
 import { LOGIN_PATH, registerDashboard } from '../server/dashboard.js';
 import { registerHealthRoutes } from '../server/health-routes.js';
 import { createHttpApp, type HttpLimits } from '../server/http-app.js';
 import { applyRequestPolicy } from '../server/request-policy.js';
+import { warmTarballs } from '../server/warm-tarball.js';
 import type { Mirror } from './build.js';
 import { healthView } from './views.js';
 
@@ -25,7 +26,7 @@ export interface MirrorServer extends ServerCalls {
 
 export function createMirrorServer(mirror: Mirror, control: Control, token: string, httpLimits?: Partial<HttpLimits>): MirrorServer {
   const { config, releases, store, storage, upstream, log } = mirror;
-  const app = createHttpApp(mirror.metrics, (req, res) => releases.serveWarmTarball(req, res), httpLimits);
+  const app = createHttpApp(mirror.metrics, warmTarballs({ releases, store, index: mirror.index, metrics: mirror.metrics }), httpLimits);
   const port = () => (app.server.address() as AddressInfo).port;
   const sessions = new DashboardSessions(token, port);
   // The listen address is fixed for the server's life; settings never change it.

@@ -1,6 +1,7 @@
 // The Hex registry v2 format: gzip(Signed{payload, signature}) where the payload is a
 // Names, Versions or Package protobuf (hexpm/specifications registry-v2.md). Like
 // hex_core's hex_registry, this module only knows the format; fetching lives elsewhere.
+import { messageOf } from '../../src-shared/problems.js';
 import { createHash, createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzipSync } from 'node:zlib';
@@ -150,7 +151,7 @@ function decodeMessage(type: protobuf.Type, bytes: Uint8Array, what: string): Re
     const message = type.decode(bytes);
     return type.toObject(message, { longs: Number, bytes: Buffer, defaults: false, arrays: true }) as Record<string, unknown>;
   } catch (error) {
-    throw new RegistryError('malformed', `${what} is not a valid protobuf message: ${(error as Error).message}`);
+    throw new RegistryError('malformed', `${what} is not a valid protobuf message: ${messageOf(error)}`);
   }
 }
 
@@ -166,7 +167,7 @@ export async function openSigned(body: Uint8Array, key: KeyObject): Promise<Buff
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new RegistryError('malformed', `registry body unpacks to more than ${MAX_UNPACKED / 1024 / 1024} MiB; refused`);
     }
-    throw new RegistryError('malformed', `registry body is not valid gzip: ${(error as Error).message}`);
+    throw new RegistryError('malformed', `registry body is not valid gzip: ${messageOf(error)}`);
   }
   const signed = decodeMessage(T.Signed, raw, 'signed envelope') as { payload?: Buffer; signature?: Buffer };
   if (!signed.payload) throw new RegistryError('malformed', 'signed envelope has no payload');

@@ -11,7 +11,7 @@
 // answer is a 507.
 import type { Logger } from 'pino';
 import { SingleFlight } from '../core/single-flight.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../core/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import type { ObjectStorage } from '../store/object-storage.js';
@@ -20,7 +20,7 @@ import type { ArtifactSpec } from './artifact-spec.js';
 import type { CachedCopy } from './cached-copy.js';
 import { withinClientDeadline } from './client-deadline.js';
 import type { ResponseSink } from './response-sink.js';
-import { describeRelease, notKept, toHttpError, Transfer, type TransferDeps, type TransferListener } from './transfer.js';
+import { describeRelease, notKept, toProblem, Transfer, type TransferDeps, type TransferListener } from './transfer.js';
 
 export type { TransferListener };
 
@@ -114,7 +114,7 @@ export class ArtifactCache {
       return entry && !sink.started ? { key: spec.key, entry, state: 'MISS', missCounted: true } : undefined;
     } catch (error) {
       // Its deadline passed (the transfer has told it of its own failures already).
-      sink.abort(toHttpError(error, spec.key));
+      sink.abort(toProblem(error, spec.key));
       return undefined;
     }
   }

@@ -7,7 +7,7 @@
 //   (HEXHUB_REVALIDATE_BUDGET), then the stored copy, while the revalidation finishes.
 // Work without a client (pre-warm, the scrub) has no deadline.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { HttpError } from '../server/http-error.js';
+import { Problem } from '../core/problem.js';
 
 const deadline = new AsyncLocalStorage<number>();
 
@@ -26,7 +26,7 @@ export async function withinClientDeadline<T>(work: Promise<T>, what: string, an
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      if (!answering()) reject(new HttpError(504, `the upstream did not answer for ${what} in time; try again (the mirror keeps fetching it)`));
+      if (!answering()) reject(new Problem('upstream_timeout', `the upstream did not answer for ${what} in time; try again (the mirror keeps fetching it)`));
     }, Math.max(0, until - Date.now()));
   });
   // The work's own failure, once nobody waits for it, must not surface as unhandled.

@@ -1,9 +1,10 @@
 // The registry side of the mirror: /names, /versions and /packages/NAME, verified the way
 // Hex and rebar3 verify them, and the release checksums that tarballs are checked against.
+import { messageOf } from '../../src-shared/problems.js';
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { keyFingerprint, loadPublicKey, RegistryError, verifyRegistryBody, type PackageRecord, type RegistryKind, type VerifiedRecord } from '../hex/registry.js';
-import { HttpError } from '../server/http-error.js';
+import { Problem } from '../core/problem.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
@@ -116,7 +117,7 @@ export class RegistryService {
       await this.verify(await readFile(this.store.path(key)), kind === 'packages' ? 'package' : (kind as RegistryKind), name);
       return undefined;
     } catch (error) {
-      return `does not verify with the current upstream key (${this.keyId}): ${(error as Error).message}`;
+      return `does not verify with the current upstream key (${this.keyId}): ${messageOf(error)}`;
     }
   }
 
@@ -156,7 +157,7 @@ export class RegistryService {
       await this.package(name, { force: true });
       found = await this.peekRelease(name, version);
     }
-    if (!found) throw new HttpError(404, `${name} has no release ${version} in the registry`);
+    if (!found) throw new Problem('not_found', `${name} has no release ${version} in the registry`);
     return found;
   }
 }

@@ -1,16 +1,15 @@
 // A release's tarball and docs: where they come from, when a stored copy is still the
 // right one, and which copy a client gets (stored, revalidated, stale, or fetched). Shared by
 // the repository routes and pre-warm jobs, so both follow the same verification rules.
+import { messageOf } from '../../src-shared/problems.js';
 import { createReadStream } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.js';
-import { HttpError } from '../server/http-error.js';
-import type { Metrics } from '../server/metrics.js';
+import { Problem } from '../core/problem.js';
+import type { Metrics } from '../core/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { parseReleaseFile } from '../hex/names.js';
 import { readTarball } from '../hex/tarball.js';
-import { sendWithoutIo } from '../server/respond.js';
 import { keys } from '../store/keys.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { ArtifactCache } from './artifact-cache.js';
@@ -64,30 +63,17 @@ export class ReleaseArtifacts {
   }
 
   /**
-   * A warm tarball hit answered straight from memory, before any routing; false sends the
-   * request the normal way. Only what needs no I/O qualifies: a tarball in the hot cache
-   * whose registry record is decoded in memory and still names its checksum, asked for by a
-   * client that is not a web page.
+   * A warm tarball hit that needs no I/O to decide on: the stored entry of `/tarballs/FILE`
+   * whose checksum a registry record decoded in memory still names (such records are always
+   * verified under the current key). Undefined sends the request the normal way.
    */
-  serveWarmTarball(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = req.url ?? '';
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || !url.startsWith('/tarballs/')) return false;
-    // A browser's request (Hex clients send neither header) goes the routed way, past the request policy.
-    if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) return false;
-    const release = parseReleaseFile(url.slice('/tarballs/'.length), '.tar');
-    if (!release) return false;
+  warmTarball(file: string): { key: string; entry: CacheEntry } | undefined {
+    const release = parseReleaseFile(file, '.tar');
+    if (!release) return undefined;
     const key = keys.tarball(release.name, release.version);
     const entry = this.index.get(key);
-    // Only against a checksum decoded in memory, which is always one verified under the current key.
     const known = entry && this.registry.peekReleaseInMemory(release.name, release.version);
-    if (!entry || !known?.outer || known.outer !== entry.sha256) return false;
-    const { contentType, cacheControl } = ARTIFACT_SERVING.tarball;
-    const sent = sendWithoutIo(req, res, this.store, key, entry, { contentType, cacheControl, cacheState: 'HIT' });
-    if (!sent) return false;
-    this.index.touch(entry);
-    this.metrics.hits.inc({ kind: 'tarball' });
-    this.metrics.bytesServed.inc({ kind: 'tarball' }, sent.bytes);
-    return true;
+    return entry && known?.outer === entry.sha256 ? { key, entry } : undefined;
   }
 
   /**
@@ -132,9 +118,9 @@ export class ReleaseArtifacts {
     return entry.trust === undefined || entry.trust === upstreamBase('docs', this.config().upstream);
   }
 
-  private offline(key: string): HttpError {
-    if (this.index.get(key)) return new HttpError(503, `the stored ${key} is not vouched for under the current upstream (its key or address changed), and it cannot be checked again while the upstream is disabled (offline mode)`);
-    return new HttpError(503, `${key} is not cached and the upstream is disabled (offline mode)`);
+  private offline(key: string): Problem {
+    if (this.index.get(key)) return new Problem('unavailable', `the stored ${key} is not vouched for under the current upstream (its key or address changed), and it cannot be checked again while the upstream is disabled (offline mode)`);
+    return new Problem('unavailable', `${key} is not cached and the upstream is disabled (offline mode)`);
   }
 
   /** The spec with the registry checksums it must match (fetching the record as needed). */
@@ -189,7 +175,7 @@ export class ReleaseArtifacts {
       // Undefined: a new body passed through without being kept (a full disk); the stored one stays.
       return fresh ? { key, entry: fresh, state: 'REVALIDATED' } : { key, entry, state: 'HIT' };
     } catch (error) {
-      return stale((error as Error).message);
+      return stale(messageOf(error));
     }
   }
 

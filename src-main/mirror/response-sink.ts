@@ -2,7 +2,7 @@
 // sink and never sees the HTTP response behind it (server/http-sink.ts writes that; tests use
 // an array). The sink decides nothing: the transfer says when the head may go out, which
 // chunks follow, and whether it ends whole or is refused.
-import type { HttpError } from '../server/http-error.js';
+import type { Problem } from '../core/problem.js';
 
 /** The head of a response streamed live: what the client can know before the body is in. */
 export interface ResponseHead {
@@ -30,5 +30,5 @@ export interface ResponseSink {
    * its connection is cut, so it never takes a truncated body for a whole one. Once the sink
    * is no longer open this does nothing.
    */
-  abort(reason: HttpError): void;
+  abort(reason: Problem): void;
 }

@@ -1,18 +1,19 @@
 // Mutable resources (registry records, API answers, installs, the public key): kept,
 // revalidated with a conditional request once older than their TTL, verified before
 // being stored, and served stale when the upstream is down or disabled.
+import { messageOf } from '../../src-shared/problems.js';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import { SingleFlight } from '../core/single-flight.js';
-import { HttpError } from '../server/http-error.js';
-import type { Metrics } from '../server/metrics.js';
+import { Problem } from '../core/problem.js';
+import type { Metrics } from '../core/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { restoreEntry, type ObjectStorage } from '../store/object-storage.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
-import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
+import { problemKindOf, UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
 import { headerValue } from './api-types.js';
 import type { CachedCopy } from './cached-copy.js';
 import { stillRunningAfter, withinClientDeadline } from './client-deadline.js';
@@ -90,8 +91,8 @@ export class RevalidatingCache {
     }
     if (!this.upstream.enabled) {
       if (entry) return this.stale(spec, entry, 'upstream disabled (offline mode)');
-      if (foreign) throw new HttpError(503, `${foreignCopy(spec.key)}; it cannot be checked again while the upstream is disabled (offline mode)`);
-      throw new HttpError(503, `${spec.key} is not cached and the upstream is disabled (offline mode)`);
+      if (foreign) throw new Problem('unavailable', `${foreignCopy(spec.key)}; it cannot be checked again while the upstream is disabled (offline mode)`);
+      throw new Problem('unavailable', `${spec.key} is not cached and the upstream is disabled (offline mode)`);
     }
     // An expired copy while the upstream is known to be down: the stored answer at once. (The
     // health probe notices when it is back; the next request then revalidates.)
@@ -119,7 +120,7 @@ export class RevalidatingCache {
     try {
       spec.onStored?.(await spec.verify(await readFile(this.store.path(spec.key)), {}));
     } catch (error) {
-      this.log.warn({ event: 'foreign_copy', key: spec.key, verifiedUnder: entry.trust ?? null, trust: spec.trust, error: (error as Error).message }, 'stored copy does not verify under the current upstream key; fetching it again');
+      this.log.warn({ event: 'foreign_copy', key: spec.key, verifiedUnder: entry.trust ?? null, trust: spec.trust, error: messageOf(error) }, 'stored copy does not verify under the current upstream key; fetching it again');
       return false;
     }
     this.index.annotate(entry, { trust: spec.trust });
@@ -133,7 +134,7 @@ export class RevalidatingCache {
         spec.onStored?.(await spec.verify(await readFile(this.store.path(spec.key)), {}));
         return true;
       } catch (error) {
-        this.log.error({ event: 'storage_rejected', key: spec.key, error: (error as Error).message }, 'object in the shared storage failed verification; ignored');
+        this.log.error({ event: 'storage_rejected', key: spec.key, error: messageOf(error) }, 'object in the shared storage failed verification; ignored');
         await this.store.remove(spec.key);
         return false;
       }
@@ -162,8 +163,8 @@ export class RevalidatingCache {
       const failure = error instanceof UpstreamError ? error : new UpstreamError('network', String(error));
       logFetch('error', { error: failure.message });
       if (entry && failure.reason !== 'too_large') return this.stale(spec, entry, failure.message);
-      if (foreign) throw new HttpError(failure.reason === 'timeout' ? 504 : 502, `${foreignCopy(spec.key)}, and the upstream failed: ${failure.message}`);
-      throw new HttpError(failure.reason === 'timeout' ? 504 : 502, `upstream failed for ${spec.key}: ${failure.message}`);
+      if (foreign) throw new Problem(problemKindOf(failure), `${foreignCopy(spec.key)}, and the upstream failed: ${failure.message}`);
+      throw new Problem(problemKindOf(failure), `upstream failed for ${spec.key}: ${failure.message}`);
     }
 
     if (response.status === 304 && entry) {
@@ -174,22 +175,22 @@ export class RevalidatingCache {
     }
     if (isMissingStatus(response.status)) {
       logFetch('missing', { status: response.status });
-      throw new HttpError(404, `${spec.label ?? spec.key} does not exist upstream`);
+      throw new Problem('not_found', `${spec.label ?? spec.key} does not exist upstream`);
     }
     if (response.status !== 200) {
       logFetch('error', { status: response.status });
       if (entry) return this.stale(spec, entry, `upstream answered ${response.status}`);
-      throw new HttpError(502, `upstream answered ${response.status} for ${spec.key}`);
+      throw new Problem('upstream_failed', `upstream answered ${response.status} for ${spec.key}`);
     }
 
     let verified: unknown;
     try {
       verified = await spec.verify(response.body, response.headers);
     } catch (error) {
-      const reason = (error as Error).message;
+      const reason = messageOf(error);
       this.metrics.verificationFailures.inc({ kind: spec.kind, reason: (error as { code?: string }).code ?? 'invalid' });
       logFetch('rejected', { error: reason });
-      throw new HttpError(502, `refused upstream ${spec.key}: ${reason}`);
+      throw new Problem('upstream_failed', `refused upstream ${spec.key}: ${reason}`);
     }
 
     const sha256 = createHash('sha256').update(response.body).digest('hex');
@@ -221,7 +222,7 @@ export class RevalidatingCache {
     } catch (error) {
       // The disk refused it: this answer is still verified, so it is served from memory.
       spec.onStored?.(verified);
-      logFetch('passed_through', { bytes: response.body.length, error: (error as Error).message });
+      logFetch('passed_through', { bytes: response.body.length, error: messageOf(error) });
       return { key: spec.key, entry: stored, state: 'MISS', unstored: response.body };
     }
     this.index.put(spec.key, stored);

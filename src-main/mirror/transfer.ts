@@ -22,14 +22,15 @@ import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { TransferOutcome, TransferView } from '../../src-shared/contract.js';
 import { readTarball } from '../hex/tarball.js';
-import { HttpError } from '../server/http-error.js';
-import type { Metrics } from '../server/metrics.js';
+import { messageOf } from '../../src-shared/problems.js';
+import { Problem } from '../core/problem.js';
+import type { Metrics } from '../core/metrics.js';
 import { drained, type BlobStore, type TempFile } from '../store/blob-store.js';
 import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { describeKey } from '../store/keys.js';
 import { restoreEntry, StorageError, type ObjectStorage, type StoredMeta } from '../store/object-storage.js';
 import { backoffDelay, sleep } from '../upstream/backoff.js';
-import { asUpstreamError, SlowBodyError, UpstreamError, type UpstreamClient, type UpstreamResponse } from '../upstream/upstream-client.js';
+import { asUpstreamError, problemKindOf, SlowBodyError, UpstreamError, type UpstreamClient, type UpstreamResponse } from '../upstream/upstream-client.js';
 import { headerValue } from './api-types.js';
 import type { ArtifactSpec } from './artifact-spec.js';
 import { GzipBombError, GzipCheck } from './docs-gzip-check.js';
@@ -160,11 +161,11 @@ export class Transfer {
     this.upstreamAnswered = true;
     if (this.current && response.status === 304) return false;
     if (this.current && response.status === 200) this.announce();
-    if (isMissingStatus(response.status)) throw new HttpError(404, `${describeRelease(spec)} does not exist upstream`);
-    if (response.status !== 200) throw new HttpError(502, `upstream answered ${response.status} for ${spec.key}`);
+    if (isMissingStatus(response.status)) throw new Problem('not_found', `${describeRelease(spec)} does not exist upstream`);
+    if (response.status !== 200) throw new Problem('upstream_failed', `upstream answered ${response.status} for ${spec.key}`);
     const length = Number(response.headers['content-length'] ?? NaN);
     this.total = Number.isFinite(length) ? length : undefined;
-    if (this.total !== undefined && this.total > spec.maxBytes) throw new HttpError(502, `upstream ${spec.key} is ${this.total} bytes, over the ${spec.maxBytes}-byte limit`);
+    if (this.total !== undefined && this.total > spec.maxBytes) throw new Problem('upstream_failed', `upstream ${spec.key} is ${this.total} bytes, over the ${spec.maxBytes}-byte limit`);
     if (this.total !== undefined) this.view.totalBytes = this.total;
     this.upstreamEtag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
     this.lastModified = headerValue(response.headers['last-modified'], 100);
@@ -187,7 +188,7 @@ export class Transfer {
   private resumedSkip(response: UpstreamResponse, from: number): number {
     if (response.status === 200) return from;
     if (response.status !== 206 || !String(response.headers['content-range'] ?? '').startsWith(`bytes ${from}-`)) {
-      throw new HttpError(502, `upstream failed for ${this.spec.key}: upstream answered ${response.status} to a resumed request`);
+      throw new Problem('upstream_failed', `upstream failed for ${this.spec.key}: upstream answered ${response.status} to a resumed request`);
     }
     return 0;
   }
@@ -216,7 +217,7 @@ export class Transfer {
     this.received += chunk.length;
     deps.metrics.upstreamBytes.inc({ kind: spec.kind }, chunk.length);
     const limit = this.total ?? spec.maxBytes;
-    if (this.received > limit) throw new HttpError(502, `upstream sent more than ${limit} bytes for ${spec.key}`);
+    if (this.received > limit) throw new Problem('upstream_failed', `upstream sent more than ${limit} bytes for ${spec.key}`);
     this.view.bytes = this.received;
     deps.listener?.progress(this.view);
   }
@@ -237,7 +238,7 @@ export class Transfer {
     if (!(error instanceof StorageError)) this.deps.store.health.failed(error);
     this.deps.metrics.storageWriteFailures.inc({ kind: this.spec.kind });
     if (!this.live()) throw notKept(this.deps.store, this.spec.key, error);
-    this.deps.log.warn({ event: 'storage_failed', key: this.spec.key, error: (error as Error).message }, 'cannot store; passing the download through without keeping it');
+    this.deps.log.warn({ event: 'storage_failed', key: this.spec.key, error: messageOf(error) }, 'cannot store; passing the download through without keeping it');
   }
 
   /** The client being streamed to: there, not answered otherwise, and its head known. */
@@ -267,9 +268,9 @@ export class Transfer {
   private async beforeRetry(error: unknown, attempt: number, attempts: number, delayMs: number): Promise<void> {
     // A slow body is not a broken one: resuming would only restart the clock for every waiter.
     if (asUpstreamError(error) instanceof SlowBodyError) throw asUpstreamError(error);
-    if (error instanceof HttpError || attempt >= attempts || this.deps.signal.aborted) throw error;
+    if (error instanceof Problem || attempt >= attempts || this.deps.signal.aborted) throw error;
     this.deps.metrics.upstreamErrors.inc({ kind: this.spec.kind, reason: 'body' });
-    this.deps.log.info({ event: 'upstream_resume', key: this.spec.key, received: this.received, total: this.total, error: (error as Error).message }, 'upstream body failed; resuming');
+    this.deps.log.info({ event: 'upstream_resume', key: this.spec.key, received: this.received, total: this.total, error: messageOf(error) }, 'upstream body failed; resuming');
     await sleep(backoffDelay(attempt + 1, delayMs), this.deps.signal);
   }
 
@@ -281,7 +282,7 @@ export class Transfer {
     } catch (error) {
       const bomb = error instanceof GzipBombError;
       this.deps.metrics.verificationFailures.inc({ kind: this.spec.kind, reason: bomb ? 'gzip_bomb' : 'bad_gzip' });
-      throw new HttpError(502, `refused upstream ${this.spec.key}: ${bomb ? error.message : `not a valid gzip file (${(error as Error).message})`}`);
+      throw new Problem('upstream_failed', `refused upstream ${this.spec.key}: ${bomb ? error.message : `not a valid gzip file (${messageOf(error)})`}`);
     }
   }
 
@@ -293,7 +294,7 @@ export class Transfer {
     // The release may have been replaced upstream (the edit window): refresh the record once.
     if (spec.refreshChecksums && (await this.matches(await spec.refreshChecksums().catch(() => undefined), sha256))) return;
     this.deps.metrics.verificationFailures.inc({ kind: spec.kind, reason: 'checksum' });
-    throw new HttpError(502, `refused upstream ${spec.key}: SHA-256 ${sha256} does not match the registry checksum ${spec.checksums?.outer ?? spec.checksums?.inner ?? '(none)'}`);
+    throw new Problem('upstream_failed', `refused upstream ${spec.key}: SHA-256 ${sha256} does not match the registry checksum ${spec.checksums?.outer ?? spec.checksums?.inner ?? '(none)'}`);
   }
 
   private async matches(sums: ReleaseChecksums | undefined, sha256: string): Promise<boolean> {
@@ -348,13 +349,13 @@ export class Transfer {
   }
 
   /** Cleans up after a failure and says why: to the log, the event stream and the client being streamed to. */
-  private async fail(error: unknown): Promise<HttpError> {
+  private async fail(error: unknown): Promise<Problem> {
     const { spec, deps } = this;
     this.gzip?.dispose();
     this.temp.stream.destroy();
     await deps.store.discard(this.temp.path);
-    const outcome = toHttpError(error, spec.key);
-    deps.log.warn({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'failed', status: outcome.status, error: outcome.message, ms: this.elapsedMs() }, 'upstream fetch failed');
+    const outcome = toProblem(error, spec.key);
+    deps.log.warn({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'failed', problem: outcome.kind, error: outcome.message, ms: this.elapsedMs() }, 'upstream fetch failed');
     this.sink?.abort(outcome);
     if (this.announced) deps.listener?.ended(this.view, 'failed', outcome.message);
     return outcome;
@@ -372,18 +373,18 @@ export function describeRelease(spec: ArtifactSpec): string {
 }
 
 /** The 507 for an object the disk would not take when there is no client to pass it to. */
-export function notKept(store: BlobStore, key: string, cause?: unknown): HttpError {
-  const why = cause ? `: ${(cause as Error).message}` : '';
-  return new HttpError(507, `${key} could not be stored (${store.health.writable ? 'write failed' : 'the cache disk is full or not writable'})${why}`);
+export function notKept(store: BlobStore, key: string, cause?: unknown): Problem {
+  const why = cause ? `: ${messageOf(cause)}` : '';
+  return new Problem('not_stored', `${key} could not be stored (${store.health.writable ? 'write failed' : 'the cache disk is full or not writable'})${why}`);
 }
 
-export function toHttpError(error: unknown, key: string): HttpError {
-  if (error instanceof HttpError) return error;
+export function toProblem(error: unknown, key: string): Problem {
+  if (error instanceof Problem) return error;
   // got's own errors (a body cut off mid-way) and those it wraps (a SlowBodyError) alike.
   const failure = asUpstreamError(error);
-  if (failure.reason === 'offline') return new HttpError(503, `${key} is not cached and the upstream is disabled (offline mode)`);
-  if (failure.reason === 'aborted') return new HttpError(503, 'the mirror is shutting down');
-  return new HttpError(failure.reason === 'timeout' ? 504 : 502, `upstream failed for ${key}: ${failure.message}`);
+  if (failure.reason === 'offline') return new Problem('unavailable', `${key} is not cached and the upstream is disabled (offline mode)`);
+  if (failure.reason === 'aborted') return new Problem('unavailable', 'the mirror is shutting down');
+  return new Problem(problemKindOf(failure), `upstream failed for ${key}: ${failure.message}`);
 }
 
 async function closeTemp(temp: TempFile): Promise<void> {

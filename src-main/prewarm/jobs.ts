@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobItem, JobView, PrewarmRequest, ServerEvent } from '../../src-shared/contract.js';
 import type { Config } from '../config/config.js';
-import { ValidationError } from '../control/errors.js';
+import { messageOf } from '../../src-shared/problems.js';
+import { ValidationError } from '../core/validation-errors.js';
 import type { RegistryService } from '../mirror/registry-service.js';
 import type { ReleaseArtifacts } from '../mirror/release-artifacts.js';
 import type { PackageRecord } from '../hex/registry.js';
@@ -34,10 +35,6 @@ interface Job {
   cancelled: boolean;
   /** Lock entries of items that came from a lock file, for the checksum comparison. */
   locks: Map<JobItem, LockEntry>;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 export class JobManager {
@@ -108,7 +105,7 @@ export class JobManager {
         source = `${kind === 'mix' ? 'mix.lock' : 'rebar.lock'} (${entries.length} entries)`;
         plan = () => this.planFromLock(job, entries);
       } catch (error) {
-        fields.lockfile = describeError(error);
+        fields.lockfile = messageOf(error);
       }
     } else if (request.packages) {
       try {
@@ -117,7 +114,7 @@ export class JobManager {
         source = wanted.map((w) => (w.version ?? w.requirement ? `${w.name}@${w.version ?? w.requirement}` : w.name)).join(', ');
         plan = () => this.planFromNames(job, wanted);
       } catch (error) {
-        fields.packages = describeError(error);
+        fields.packages = messageOf(error);
       }
     }
     if (Object.keys(fields).length || !plan) throw new ValidationError(fields, 'the pre-warm request is not valid');
@@ -221,7 +218,7 @@ export class JobManager {
           item.totalBytes = entry.size;
         } catch (error) {
           item.state = 'failed';
-          item.error = describeError(error);
+          item.error = messageOf(error);
         }
         this.count(view);
         this.publish(job, true);
@@ -230,7 +227,7 @@ export class JobManager {
       view.state = job.cancelled ? 'cancelled' : view.totals.failed > 0 || view.problems.length > 0 ? 'failed' : 'done';
     } catch (error) {
       view.state = 'failed';
-      view.error = describeError(error);
+      view.error = messageOf(error);
     } finally {
       unsubscribe();
     }

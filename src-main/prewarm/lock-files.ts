@@ -13,6 +13,7 @@
 //   Locks are `{<<"app">>, {pkg, <<"package">>, <<"version">>}, Level}` or
 //   `{<<"app">>, {git, "url", {ref, "sha"}}, Level}`. pkg_hash is the inner checksum and
 //   pkg_hash_ext the outer one, both uppercase hex, keyed by app name.
+import { messageOf } from '../../src-shared/problems.js';
 import { isPackageName, isVersion } from '../hex/names.js';
 import { atomName, ElixirSyntaxError, keywordToMap, parseElixirTerm, type ElixirTerm } from './elixir-terms.js';
 import { ErlangSyntaxError, parseErlangTerms, textOf, type ErlangTerm } from './erlang-terms.js';
@@ -377,7 +378,7 @@ export function parsePackageArgs(args: string[]): PackageArg[] {
         parseRequirement(spec);
         out.push({ name, requirement: spec });
       } catch (error) {
-        problems.push(`${JSON.stringify(raw)}: neither a version nor a requirement: ${(error as Error).message}`);
+        problems.push(`${JSON.stringify(raw)}: neither a version nor a requirement: ${messageOf(error)}`);
       }
     }
   }

@@ -24,6 +24,7 @@
 //    non-optional edges (left over from a withdrawn version, e.g. a cycle) are dropped and
 //    the rounds resume. A package whose selection changed `maxReselections` times is frozen
 //    and reported, which bounds the work even for oscillating requirement sets.
+import { messageOf } from '../../src-shared/problems.js';
 import type { Dependency, PackageRecord, Release } from '../hex/registry.js';
 import { isPackageName, isVersion } from '../hex/names.js';
 import { compareVersions, isValidVersion, matches, parseRequirement, parseVersion, type ParsedVersion, type Requirement } from '../hex/versions.js';
@@ -180,7 +181,7 @@ class Resolver {
         try {
           requirement = parseRequirement(request.requirement);
         } catch (error) {
-          invalid((error as Error).message);
+          invalid(messageOf(error));
           continue;
         }
       }
@@ -437,6 +438,6 @@ function problemsForDependency(parent: string, release: Release, record: Package
   try {
     parseRequirement(dep.requirement);
   } catch (error) {
-    problems.push({ name: dep.package, kind: 'invalid-dependency', reason: `${from}: ${(error as Error).message}; treated as any version` });
+    problems.push({ name: dep.package, kind: 'invalid-dependency', reason: `${from}: ${messageOf(error)}; treated as any version` });
   }
 }

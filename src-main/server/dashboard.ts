@@ -8,10 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AccessGuard } from '../control/access.js';
-import type { DashboardSessions } from '../control/sessions.js';
+import type { AccessGuard } from './access.js';
+import type { DashboardSessions } from './sessions.js';
 import { SESSION_FRAGMENT } from '../../src-shared/contract.js';
-import { HttpError } from './http-error.js';
+import { STATUS_OF } from '../../src-shared/problems.js';
+import { Problem } from '../core/problem.js';
 
 export const LOGIN_PATH = '/-/login';
 
@@ -58,8 +59,8 @@ export async function registerDashboard(app: FastifyInstance, guard: AccessGuard
     try {
       check(request.raw);
     } catch (error) {
-      const e = error as HttpError;
-      return reply.code(e.status).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${e.message}\n`);
+      const e = error as Problem;
+      return reply.code(STATUS_OF[e.kind]).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${e.message}\n`);
     }
     return handler(request, reply);
   };
@@ -110,8 +111,8 @@ export async function registerDashboard(app: FastifyInstance, guard: AccessGuard
         guard.checkPeer(request.raw);
         guard.checkHost(request.raw);
       } catch (error) {
-        const e = error as HttpError;
-        return reply.code(e.status).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${e.message}\n`);
+        const e = error as Problem;
+        return reply.code(STATUS_OF[e.kind]).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${e.message}\n`);
       }
     });
     await assets.register(fastifyStatic, {

@@ -1,8 +1,9 @@
 // The one local HTTP server: Hex repository paths for clients, /metrics, and (later) the
 // control API and dashboard under their own prefix.
+import { messageOf } from '../../src-shared/problems.js';
 import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../core/metrics.js';
 import { REPOSITORY_HEADERS } from './respond.js';
 
 /** Answers a request before routing, or returns false to let the app route it. */
@@ -93,7 +94,7 @@ export function createHttpApp(metrics: Metrics, fastPath?: FastPath, overrides: 
   });
   app.setErrorHandler((error, _request, reply) => {
     const status = (error as { statusCode?: number }).statusCode ?? 500;
-    reply.code(status >= 400 ? status : 500).headers({ 'cache-control': 'no-store', ...REPOSITORY_HEADERS }).type('text/plain; charset=utf-8').send(`${status < 500 ? (error as Error).message : 'internal error'}\n`);
+    reply.code(status >= 400 ? status : 500).headers({ 'cache-control': 'no-store', ...REPOSITORY_HEADERS }).type('text/plain; charset=utf-8').send(`${status < 500 ? messageOf(error) : 'internal error'}\n`);
   });
   return app;
 }

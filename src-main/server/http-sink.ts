@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ResponseHead, ResponseSink } from '../mirror/response-sink.js';
 import { drained } from '../store/blob-store.js';
-import type { HttpError } from './http-error.js';
+import type { Problem } from '../core/problem.js';
 import { bodyHeaders, sendError } from './respond.js';
 
 /** How far a slow client may fall behind before the transfer waits for it. */
@@ -39,7 +39,7 @@ export class HttpSink implements ResponseSink {
     this.res.end(last);
   }
 
-  abort(reason: HttpError): void {
+  abort(reason: Problem): void {
     if (!this.open) return;
     this.done = true;
     if (this.res.headersSent) this.res.destroy();

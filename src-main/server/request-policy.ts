@@ -5,8 +5,8 @@
 // metrics also need a Host naming this server, so a DNS-rebinding page cannot read them; on a
 // wildcard listener (team mode) balancers and Prometheus reach them under any name.
 import type { FastifyInstance } from 'fastify';
-import { crossSiteReason, type AccessGuard } from '../control/access.js';
-import type { HttpError } from './http-error.js';
+import { crossSiteReason, type AccessGuard } from './access.js';
+import type { Problem } from '../core/problem.js';
 
 const PROBES = new Set(['/metrics', '/healthz', '/readyz']);
 
@@ -24,7 +24,7 @@ export function applyRequestPolicy(app: FastifyInstance, guard: AccessGuard, opt
         try {
           guard.checkHost(request.raw);
         } catch (error) {
-          refusal = (error as HttpError).message;
+          refusal = (error as Problem).message;
         }
       }
     } else {

@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheEntry } from '../store/cache-index.js';
-import type { HttpError } from './http-error.js';
+import { STATUS_OF } from '../../src-shared/problems.js';
+import type { Problem } from '../core/problem.js';
 
 /** Larger objects stream from disk in chunks of this size. */
 const STREAM_CHUNK = 256 * 1024;
@@ -150,13 +151,13 @@ export function sendStored(
   });
 }
 
-export function sendError(res: ServerResponse, error: HttpError): void {
+export function sendError(res: ServerResponse, error: Problem): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const body = `${error.message}\n`;
-  res.writeHead(error.status, {
+  res.writeHead(STATUS_OF[error.kind], {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',

@@ -4,6 +4,7 @@
 // half-way restores what was already written, and `undo` puts back exactly the files as
 // they were. These files hold tokens and API keys: only the part setup changes is ever
 // shown, and the backups are readable by their owner alone.
+import { messageOf } from '../../src-shared/problems.js';
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { SetupChange, SetupState } from '../../src-shared/contract.js';
+import { Problem } from '../core/problem.js';
 import { hexConfigPath, readEntry, withMirror } from './hex-config.js';
 import type { PartEdit } from './part-edit.js';
 import { apiUrlOf, blockUrl, ProfileError, profileTargets, shellOf, VARIABLES, withBlock, type ShellName } from './shell-profiles.js';
@@ -29,9 +31,10 @@ function cleanEnv(env: Record<string, string | undefined>): Record<string, strin
   return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
 }
 
-export class SetupError extends Error {
+/** Why setup cannot apply, one problem a line; nothing was changed. */
+export class SetupError extends Problem {
   constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
+    super('setup_refused', problems.join('\n'));
     this.name = 'SetupError';
   }
 }
@@ -234,7 +237,7 @@ async function planChanges(given: SetupContext): Promise<PlannedChange[]> {
       const result = edit(before ?? '');
       if (result.text !== before) changes.push({ ...location, path, why, part, before, after: result.text, edit: result });
     } catch (error) {
-      problems.push(error instanceof ProfileError || error instanceof LinkProblem ? error.message : `${path}: ${(error as Error).message}`);
+      problems.push(error instanceof ProfileError || error instanceof LinkProblem ? error.message : `${path}: ${messageOf(error)}`);
     }
   };
   await consider(hexConfigPath(ctx.env, home), 'Hex (mix) mirror_url and api_url', 'mirror_url and api_url entries', (text) => withMirror(text, ctx.mirrorUrl, apiUrlOf(ctx.mirrorUrl)));
@@ -361,7 +364,7 @@ export async function applySetup(ctx: SetupContext): Promise<{ changes: SetupCha
   } catch (error) {
     await restore(dir, written);
     await rm(dir, { recursive: true, force: true });
-    throw new SetupError([`could not write ${changes[written.length]!.path}: ${(error as Error).message}; nothing was changed`]);
+    throw new SetupError([`could not write ${changes[written.length]!.path}: ${messageOf(error)}; nothing was changed`]);
   }
   return { changes: changes.map(shown), backup: dir };
 }

@@ -1,6 +1,7 @@
 // What is cached: one entry per stored object, kept in lowdb. Reads come from memory;
 // changes are written in batches (a request never waits for the index file), and the
 // index can be rebuilt from the files, so losing the last batch in a crash is harmless.
+import { messageOf } from '../../src-shared/problems.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Low } from 'lowdb';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BlobStore } from './blob-store.js';
 import { describeKey, isValidKey, type ObjectKind } from './keys.js';
-import { PrivateJSONFile } from './private-files.js';
+import { PrivateJSONFile } from '../core/private-files.js';
 
 export interface CacheEntry {
   kind: ObjectKind;
@@ -68,7 +69,7 @@ export class CacheIndex {
       await this.db.read();
     } catch (error) {
       // A damaged index is only a cache of what the files say; start afresh and rebuild.
-      this.log.warn({ error: (error as Error).message }, 'cache index unreadable, rebuilding it from the stored files');
+      this.log.warn({ error: messageOf(error) }, 'cache index unreadable, rebuilding it from the stored files');
       this.db.data = { schema: 1, entries: {} };
     }
     if (!this.db.data || typeof this.db.data.entries !== 'object') this.db.data = { schema: 1, entries: {} };

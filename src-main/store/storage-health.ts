@@ -2,6 +2,7 @@
 // must not take serving down: transfers pass the verified bytes through without keeping them,
 // the dashboard and status say why, and the first write that succeeds again clears the
 // condition, so caching resumes by itself once space is freed.
+import { messageOf } from '../../src-shared/problems.js';
 import { statfs } from 'node:fs/promises';
 import type { StorageHealthView } from '../../src-shared/contract.js';
 
@@ -28,7 +29,7 @@ export class StorageHealth {
     this.state = {
       writable: false,
       reason,
-      lastError: (error as Error).message,
+      lastError: messageOf(error),
       lastErrorAt: Date.now(),
       since: wasWritable ? Date.now() : (this.state.since ?? Date.now()),
     };

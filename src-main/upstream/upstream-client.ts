@@ -11,8 +11,9 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import got, { type Method, type Options as GotOptions, type PlainResponse, type Request as GotRequest } from 'got';
 import type { Logger } from 'pino';
+import type { ProblemKind } from '../../src-shared/problems.js';
 import type { UpstreamConfig } from '../config/config.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../core/metrics.js';
 import { backoffDelay, retryAfterMs, sleep } from './backoff.js';
 
 export const USER_AGENT = 'hexhub/0.1 (+https://github.com/hexhub)';
@@ -43,6 +44,13 @@ export class UpstreamError extends Error {
     super(message);
     this.name = 'UpstreamError';
   }
+}
+
+/** What an upstream failure means for the client waiting on it. */
+export function problemKindOf(failure: UpstreamError): ProblemKind {
+  if (failure.reason === 'timeout') return 'upstream_timeout';
+  if (failure.reason === 'offline' || failure.reason === 'aborted') return 'unavailable';
+  return 'upstream_failed';
 }
 
 /**

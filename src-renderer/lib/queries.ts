@@ -1,5 +1,6 @@
 // Query keys and hooks over the control API. react-query holds every answer; the event
 // stream (live.ts) updates or invalidates these entries, so there is one source of truth.
+import { describeProblem } from '../../src-shared/problems';
 import { keepPreviousData, useQuery, type QueryClient, type QueryKey } from '@tanstack/react-query';
 import { ApiError } from '../../src-shared/api-client';
 import type { CacheListQuery, JobView } from '../../src-shared/contract';
@@ -81,10 +82,10 @@ export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) {
     if (error.status === 401) return 'The mirror no longer accepts this dashboard’s sign-in. Run `hexhub dashboard` for a new sign-in link.';
     if (error.status === 403) return `Refused: ${error.body.message}`;
-    return error.body.message || `HTTP ${error.status}`;
+    return describeProblem(error) || `HTTP ${error.status}`;
   }
   if (error instanceof TypeError) return 'The mirror is not answering. Is it still running?';
-  return error instanceof Error ? error.message : String(error);
+  return describeProblem(error);
 }
 
 export function fieldErrors(error: unknown): Partial<Record<string, string>> {

@@ -2,8 +2,8 @@
 // with a clock the test moves.
 import { parse } from 'cookie';
 import { describe, expect, it } from 'vitest';
-import { DashboardSessions, LOGIN_CODE_TTL_MS, SESSION_TTL_MS } from '../../src-main/control/sessions.js';
-import { isLoopbackAddress } from '../../src-main/control/access.js';
+import { DashboardSessions, LOGIN_CODE_TTL_MS, SESSION_TTL_MS } from '../../src-main/server/sessions.js';
+import { isLoopbackAddress } from '../../src-main/server/access.js';
 
 function sessions(token = 't'.repeat(43), port = 4000) {
   let now = 1_000_000;

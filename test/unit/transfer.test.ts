@@ -12,8 +12,8 @@ import { loadConfig } from '../../src-main/config/config.js';
 import type { ArtifactSpec } from '../../src-main/mirror/artifact-spec.js';
 import type { ResponseHead, ResponseSink } from '../../src-main/mirror/response-sink.js';
 import { Transfer, type TransferDeps } from '../../src-main/mirror/transfer.js';
-import type { HttpError } from '../../src-main/server/http-error.js';
-import { createMetrics } from '../../src-main/server/metrics.js';
+import type { Problem } from '../../src-main/core/problem.js';
+import { createMetrics } from '../../src-main/core/metrics.js';
 import { BlobStore } from '../../src-main/store/blob-store.js';
 import { CacheIndex, type CacheEntry } from '../../src-main/store/cache-index.js';
 import { keys } from '../../src-main/store/keys.js';
@@ -34,7 +34,7 @@ class ArraySink implements ResponseSink {
   head: ResponseHead | undefined;
   readonly chunks: Buffer[] = [];
   ended = false;
-  reason: HttpError | undefined;
+  reason: Problem | undefined;
 
   constructor(private readonly timeline: string[]) {}
 
@@ -56,11 +56,11 @@ class ArraySink implements ResponseSink {
     this.timeline.push(`sink end${last?.length ? ' with the last chunk' : ''}`);
   }
 
-  abort(reason: HttpError): void {
+  abort(reason: Problem): void {
     if (!this.open) return;
     this.open = false;
     this.reason = reason;
-    this.timeline.push(`sink abort ${reason.status}`);
+    this.timeline.push(`sink abort ${reason.kind}`);
   }
 
   body(): Buffer {
@@ -206,9 +206,9 @@ describe('a transfer', () => {
     const { deps, index, timeline, events, sink, tmpFiles } = await harness({ upstream: scripted });
     const spec = { ...tarballSpec(repo.release('leaf', '1.0.0')!, wrong), refreshChecksums: async () => ({ outer: wrong, inner: 'x' }) };
 
-    await expect(new Transfer(deps, spec, sink).run()).rejects.toMatchObject({ status: 502 });
+    await expect(new Transfer(deps, spec, sink).run()).rejects.toMatchObject({ kind: 'upstream_failed' });
     // The one chunk was held back, so no head went out: the client gets the reason.
-    expect(timeline).toEqual(['sink abort 502']);
+    expect(timeline).toEqual(['sink abort upstream_failed']);
     expect(sink.reason?.message).toBe(`refused upstream tarballs/leaf-1.0.0.tar: SHA-256 ${sha256(body)} does not match the registry checksum ${wrong}`);
     expect(index.get(spec.key)).toBeUndefined();
     expect(await tmpFiles()).toEqual([]);
@@ -222,7 +222,7 @@ describe('a transfer', () => {
     const spec = tarballSpec(repo.release('leaf', '1.0.0')!, sha256(Buffer.from('something else')));
 
     await expect(new Transfer(deps, spec, sink).run()).rejects.toThrow(/does not match the registry checksum/);
-    expect(timeline).toEqual(['sink begin', 'sink write', 'sink write', 'sink abort 502']);
+    expect(timeline).toEqual(['sink begin', 'sink write', 'sink write', 'sink abort upstream_failed']);
     expect(sink.body().toString()).toBe('first second ');
     expect(sink.ended).toBe(false);
     expect(index.get(spec.key)).toBeUndefined();
@@ -252,7 +252,7 @@ describe('a transfer', () => {
     const scripted = scriptedUpstream([{ status: 200, body: bodyOf([Buffer.from('a')], new SlowBodyError(1, 5000, 1024)) }]);
     const { deps, sink } = await harness({ upstream: scripted, attempts: 3 });
 
-    await expect(new Transfer(deps, tarballSpec(big), sink).run()).rejects.toMatchObject({ status: 504, message: expect.stringMatching(/too slow/) });
+    await expect(new Transfer(deps, tarballSpec(big), sink).run()).rejects.toMatchObject({ kind: 'upstream_timeout', message: expect.stringMatching(/too slow/) });
     expect(scripted.asked).toHaveLength(1);
   });
 
@@ -281,7 +281,7 @@ describe('a transfer', () => {
     expect(events).toEqual(['started', 'ended passed: not kept: the cache disk is full or not writable']);
 
     // Pre-warm: nobody to pass it to.
-    await expect(new Transfer(deps, tarballSpec(big)).run()).rejects.toMatchObject({ status: 507, message: expect.stringMatching(/could not be stored \(the cache disk is full or not writable\): ENOSPC/) });
+    await expect(new Transfer(deps, tarballSpec(big)).run()).rejects.toMatchObject({ kind: 'not_stored', message: expect.stringMatching(/could not be stored \(the cache disk is full or not writable\): ENOSPC/) });
     expect(await tmpFiles()).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { useId, useRef, useState, type DragEvent } from 'react';
+import { messageOf } from '../../../src-shared/problems.js';
 import { Icon } from '../../components/icons';
 import { FormError } from '../../components/ui';
 
@@ -24,7 +25,7 @@ export function LockFileInput({ lock, onChange, error }: { lock: LockDraft; onCh
     try {
       onChange({ text: await file.text(), name: file.name }, true);
     } catch (failure) {
-      setReadError(`Could not read ${file.name}: ${(failure as Error).message}`);
+      setReadError(`Could not read ${file.name}: ${messageOf(failure)}`);
     }
   };
 

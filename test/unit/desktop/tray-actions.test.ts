@@ -1,15 +1,16 @@
 // What the tray's items do, with their effects passed in: dialogs and the clipboard are fakes
 // standing in for Electron's; the setup flow also runs the real planSetup/applySetup on a
 // temporary HOME.
+import { ApiError } from '../../../src-shared/api-client.js';
+import { describeProblem } from '../../../src-shared/problems.js';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { JobView, PrewarmRequest, SettingsResponse, SetupChange, SetupResult } from '../../../src-shared/contract.js';
-import { ValidationError } from '../../../src-main/control/errors.js';
+import { ValidationError } from '../../../src-main/core/validation-errors.js';
 import {
   copyExport,
-  describeError,
   exportLine,
   prewarmFromLockFile,
   setOffline,
@@ -296,11 +297,13 @@ describe('trayActions', () => {
   });
 });
 
-describe('describeError', () => {
-  it('reads setup problems, field errors and plain errors', () => {
-    expect(describeError(new SetupError(['a', 'b']))).toBe('a\nb');
-    expect(describeError(new ValidationError({ x: 'bad' }))).toBe('x: bad');
-    expect(describeError(new Error('boom'))).toBe('boom');
-    expect(describeError('text')).toBe('text');
+describe('describeProblem', () => {
+  it('reads setup problems, field errors and plain errors, in process and from the API alike', () => {
+    expect(describeProblem(new SetupError(['a', 'b']))).toBe('a\nb');
+    expect(describeProblem(new ValidationError({ x: 'bad' }))).toBe('x: bad');
+    expect(describeProblem(new ApiError(409, { error: 'setup_refused', message: 'a\nb', problems: ['a', 'b'] }))).toBe('a\nb');
+    expect(describeProblem(new ApiError(422, { error: 'validation_failed', message: 'some values are not valid', fields: { x: 'bad' } }))).toBe('x: bad');
+    expect(describeProblem(new Error('boom'))).toBe('boom');
+    expect(describeProblem('text')).toBe('text');
   });
 });

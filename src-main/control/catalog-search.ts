@@ -4,13 +4,13 @@
 // name, description, latest stable release, URL). Releases come from the verified registry
 // record where there is one; the description from a cached API answer of the package.
 import { readFile } from 'node:fs/promises';
-import type { Catalog } from '../control/catalog.js';
+import type { Catalog } from './catalog.js';
 import type { Term } from '../hex/external-term.js';
 import { newestFirst } from '../hex/versions.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
-import type { RegistryService } from './registry-service.js';
+import type { RegistryService } from '../mirror/registry-service.js';
 import type { CacheSortField } from '../../src-shared/contract.js';
 
 /** hex.pm pages its package listing by 100. */

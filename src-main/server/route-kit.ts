@@ -5,13 +5,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
-import { HttpError } from '../server/http-error.js';
-import { HttpSink } from '../server/http-sink.js';
-import { sendError } from '../server/respond.js';
-import type { CachedCopy } from './cached-copy.js';
-import { withClientDeadline } from './client-deadline.js';
-import { ARTIFACT_SERVING, type ReleaseArtifacts } from './release-artifacts.js';
-import type { MutableSpec } from './revalidating-cache.js';
+import { Problem } from '../core/problem.js';
+import { HttpSink } from './http-sink.js';
+import { sendError } from './respond.js';
+import type { CachedCopy } from '../mirror/cached-copy.js';
+import { withClientDeadline } from '../mirror/client-deadline.js';
+import { ARTIFACT_SERVING, type ReleaseArtifacts } from '../mirror/release-artifacts.js';
+import type { MutableSpec } from '../mirror/revalidating-cache.js';
 import { serveCached, type ServeDeps, type Serving } from './serve-cached.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void>;
@@ -46,8 +46,8 @@ export function createRouteKit(app: FastifyInstance, deps: RouteKitDeps): RouteK
       // However the upstream behaves, the client hears back before its own timeout.
       await withClientDeadline(deps.config().upstream.missBudgetMs, () => handler(req, res, request.params as Record<string, string>));
     } catch (error) {
-      if (!(error instanceof HttpError)) log.error({ err: error, url: req.url }, 'unexpected error');
-      sendError(res, error instanceof HttpError ? error : new HttpError(500, 'internal error'));
+      if (!(error instanceof Problem)) log.error({ err: error, url: req.url }, 'unexpected error');
+      sendError(res, error instanceof Problem ? error : new Problem('internal', 'internal error'));
     }
   };
 

@@ -7,13 +7,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { SingleFlight } from '../core/single-flight.js';
 import { encodeTerm } from '../hex/external-term.js';
-import { HttpError } from '../server/http-error.js';
-import type { Metrics } from '../server/metrics.js';
-import { REPOSITORY_HEADERS } from '../server/respond.js';
+import { Problem } from '../core/problem.js';
+import type { Metrics } from '../core/metrics.js';
+import { REPOSITORY_HEADERS } from './respond.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
-import { API_TYPES, apiAnswerHeaders, headerValue, isApiType, type ApiVariant } from './api-types.js';
-import { searchCatalog, type CatalogSearchDeps } from './catalog-search.js';
-import { withinClientDeadline } from './client-deadline.js';
+import { API_TYPES, apiAnswerHeaders, headerValue, isApiType, type ApiVariant } from '../mirror/api-types.js';
+import { searchCatalog, type CatalogSearchDeps } from '../control/catalog-search.js';
+import { withinClientDeadline } from '../mirror/client-deadline.js';
 
 export const SEARCH_TTL_MS = 60_000;
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
@@ -50,7 +50,7 @@ export function searchKey(variant: ApiVariant, params: URLSearchParams): string 
 function offlineReason(error: unknown): string | undefined {
   if (error instanceof UpstreamError) return error.reason === 'too_large' || error.reason === 'redirect' || error.reason === 'aborted' ? undefined : error.message;
   // The client's deadline passed while the upstream kept it waiting.
-  if (error instanceof HttpError && error.status === 504) return 'the upstream did not answer in time';
+  if (error instanceof Problem && error.kind === 'upstream_timeout') return 'the upstream did not answer in time';
   return undefined;
 }
 
@@ -80,7 +80,7 @@ export class ApiSearch {
       answer = await withinClientDeadline(this.ask(shared, rawQuery, variant, credentials), 'the package search');
     } catch (error) {
       const reason = offlineReason(error);
-      if (reason === undefined) throw error instanceof UpstreamError ? new HttpError(502, `package search: ${error.message}`) : error;
+      if (reason === undefined) throw error instanceof UpstreamError ? new Problem('upstream_failed', `package search: ${error.message}`) : error;
       return this.answerLocally(req, res, variant, params, reason);
     }
     this.send(req, res, answer, answer.status === 200 ? 'MISS' : 'PASS', credentials === undefined ? 'search' : 'private');
@@ -133,7 +133,7 @@ export class ApiSearch {
       maxBytes: MAX_ANSWER_BYTES,
     });
     const contentType = headerValue(response.headers['content-type']);
-    if (response.status === 200 && !isApiType(contentType, type)) throw new HttpError(502, `package search: the upstream API answered ${contentType ?? 'without a Content-Type'}, expected ${type}`);
+    if (response.status === 200 && !isApiType(contentType, type)) throw new Problem('upstream_failed', `package search: the upstream API answered ${contentType ?? 'without a Content-Type'}, expected ${type}`);
     // Anything else (a refused parameter, a rate limit) is the upstream's answer, passed on as it is.
     return { status: response.status, headers: apiAnswerHeaders(response.headers), body: response.body };
   }

@@ -5,15 +5,16 @@
 // command then does what it does against hex.pm. Credentials go through but never into a log
 // line; the client's cookies and the mirror's own headers stay here, and nothing the upstream
 // says can set a cookie on the mirror's origin (the dashboard's) or open it to other origins.
+import { messageOf } from '../../src-shared/problems.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Method } from 'got';
 import type { Logger } from 'pino';
-import { HttpError } from '../server/http-error.js';
-import type { Metrics } from '../server/metrics.js';
-import { REPOSITORY_HEADERS } from '../server/respond.js';
-import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
+import { Problem } from '../core/problem.js';
+import type { Metrics } from '../core/metrics.js';
+import { REPOSITORY_HEADERS } from './respond.js';
+import { problemKindOf, UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
 
 export const PASS_THROUGH_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -99,18 +100,18 @@ export interface PassThroughDeps {
 
 export async function passThrough(req: IncomingMessage, res: ServerResponse, deps: PassThroughDeps): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase() as Method;
-  if ((req.url ?? '').length > MAX_TARGET_LENGTH) throw new HttpError(414, `request target over ${MAX_TARGET_LENGTH} characters`);
+  if ((req.url ?? '').length > MAX_TARGET_LENGTH) throw new Problem('too_long', `request target over ${MAX_TARGET_LENGTH} characters`);
   const target = apiTarget(req.url ?? '');
-  if (target === undefined) throw new HttpError(404, `"${(req.url ?? '').slice(0, 200)}" is not an API path the mirror passes on`);
+  if (target === undefined) throw new Problem('not_found', `"${(req.url ?? '').slice(0, 200)}" is not an API path the mirror passes on`);
   const base = deps.apiUrl();
   const url = base + target;
   // The URL as the client library will read it must still be under the API's base.
-  if (!new URL(url).href.startsWith(`${new URL(base).href}`)) throw new HttpError(404, `"${(req.url ?? '').slice(0, 200)}" is not an API path the mirror passes on`);
+  if (!new URL(url).href.startsWith(`${new URL(base).href}`)) throw new Problem('not_found', `"${(req.url ?? '').slice(0, 200)}" is not an API path the mirror passes on`);
   const path = target.split('?', 1)[0]!;
-  if (!deps.upstream.enabled) throw new HttpError(503, `the upstream is disabled (offline mode): ${method} /api${path.slice(0, 200)} needs hex.pm`);
+  if (!deps.upstream.enabled) throw new Problem('unavailable', `the upstream is disabled (offline mode): ${method} /api${path.slice(0, 200)} needs hex.pm`);
 
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new HttpError(413, `request body of ${declared} bytes is over the mirror's limit of ${MAX_BODY_BYTES}`);
+  if (declared > MAX_BODY_BYTES) throw new Problem('too_large', `request body of ${declared} bytes is over the mirror's limit of ${MAX_BODY_BYTES}`);
   const hasBody = req.headers['transfer-encoding'] !== undefined || declared > 0;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
@@ -138,11 +139,11 @@ export async function passThrough(req: IncomingMessage, res: ServerResponse, dep
   try {
     response = await deps.upstream.passThrough(url, { kind: 'api', method, headers, signal: gone.signal, ...(body !== undefined ? { body } : {}) });
   } catch (error) {
-    if (limit.exceeded) throw new HttpError(413, `request body over the mirror's limit of ${MAX_BODY_BYTES} bytes`);
+    if (limit.exceeded) throw new Problem('too_large', `request body over the mirror's limit of ${MAX_BODY_BYTES} bytes`);
     const failure = error instanceof UpstreamError ? error : new UpstreamError('network', String(error));
     log('error', { error: failure.message });
     if (failure.reason === 'aborted') return;
-    throw new HttpError(failure.reason === 'timeout' ? 504 : failure.reason === 'offline' ? 503 : 502, `the upstream API failed for ${method} /api${path.slice(0, 200)}: ${failure.message}`);
+    throw new Problem(problemKindOf(failure), `the upstream API failed for ${method} /api${path.slice(0, 200)}: ${failure.message}`);
   }
 
   const answer: Record<string, string | string[]> = {};
@@ -156,7 +157,7 @@ export async function passThrough(req: IncomingMessage, res: ServerResponse, dep
     log('passed', { status: response.status, bytes: counted.bytes });
   } catch (error) {
     // Headers are out: the client sees the transfer cut short, never a complete wrong body.
-    log('cut', { status: response.status, bytes: counted.bytes, error: counted.exceeded ? `answer over ${MAX_BODY_BYTES} bytes` : (error as Error).message });
+    log('cut', { status: response.status, bytes: counted.bytes, error: counted.exceeded ? `answer over ${MAX_BODY_BYTES} bytes` : messageOf(error) });
     res.destroy();
   }
   deps.metrics.bytesServed.inc({ kind: 'api' }, counted.bytes);

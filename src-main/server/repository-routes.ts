@@ -8,17 +8,17 @@ import { isPackageName, parseReleaseFile } from '../hex/names.js';
 import { loadPublicKey } from '../hex/registry.js';
 import type { Config } from '../config/config.js';
 import type { Catalog } from '../control/catalog.js';
-import { HttpError } from '../server/http-error.js';
-import type { Metrics } from '../server/metrics.js';
+import { Problem } from '../core/problem.js';
+import type { Metrics } from '../core/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
 import { keys, safeSegments } from '../store/keys.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { registerApiRoutes } from './api-routes.js';
-import { upstreamBase } from './provenance.js';
-import type { ReleaseArtifacts } from './release-artifacts.js';
-import type { RegistryService } from './registry-service.js';
-import { VerificationError, type RevalidatingCache } from './revalidating-cache.js';
+import { upstreamBase } from '../mirror/provenance.js';
+import type { ReleaseArtifacts } from '../mirror/release-artifacts.js';
+import type { RegistryService } from '../mirror/registry-service.js';
+import { VerificationError, type RevalidatingCache } from '../mirror/revalidating-cache.js';
 import { createRouteKit, type RouteKit } from './route-kit.js';
 
 export interface RepositoryDeps {
@@ -44,7 +44,7 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
   registerUpstreamFileRoutes(kit, deps);
   registerApiRoutes(app, deps, kit);
   kit.get('/repos/*', async () => {
-    throw new HttpError(404, 'private organization repositories are not mirrored');
+    throw new Problem('not_found', 'private organization repositories are not mirrored');
   });
 }
 
@@ -54,7 +54,7 @@ function registerRegistryRoutes(kit: RouteKit, { registry, config }: RepositoryD
   kit.get('/names', (req, res) => kit.serveCached(req, res, () => registry.names(), how()));
   kit.get('/versions', (req, res) => kit.serveCached(req, res, () => registry.versions(), how()));
   kit.get('/packages/:name', async (req, res, { name }) => {
-    if (!isPackageName(name!)) throw new HttpError(404, `"${name}" is not a Hex package name`);
+    if (!isPackageName(name!)) throw new Problem('not_found', `"${name}" is not a Hex package name`);
     await kit.serveCached(req, res, () => registry.package(name!), how());
   });
 }
@@ -62,12 +62,12 @@ function registerRegistryRoutes(kit: RouteKit, { registry, config }: RepositoryD
 function registerReleaseRoutes(kit: RouteKit): void {
   kit.get('/tarballs/:file', async (req, res, { file }) => {
     const release = parseReleaseFile(file!, '.tar');
-    if (!release) throw new HttpError(404, `"${file}" is not a Hex tarball name (NAME-VERSION.tar)`);
+    if (!release) throw new Problem('not_found', `"${file}" is not a Hex tarball name (NAME-VERSION.tar)`);
     await kit.serveRelease(req, res, 'tarball', release.name, release.version);
   });
   kit.get('/docs/:file', async (req, res, { file }) => {
     const release = parseReleaseFile(file!, '.tar.gz');
-    if (!release) throw new HttpError(404, `"${file}" is not a Hex docs name (NAME-VERSION.tar.gz)`);
+    if (!release) throw new Problem('not_found', `"${file}" is not a Hex docs name (NAME-VERSION.tar.gz)`);
     await kit.serveRelease(req, res, 'docs', release.name, release.version);
   });
 }
@@ -91,7 +91,7 @@ function registerUpstreamFileRoutes(kit: RouteKit, { mutable, config }: Reposito
 
   kit.get('/installs/*', async (req, res, params) => {
     const segments = (params['*'] ?? '').split('/');
-    if (!safeSegments(segments)) throw new HttpError(404, `"/installs/${params['*']}" is not an installs path`);
+    if (!safeSegments(segments)) throw new Problem('not_found', `"/installs/${params['*']}" is not an installs path`);
     const key = keys.installs(segments);
     const spec = () => kit.mutableSpec(key, 'installs', upstreamBase('installs', config().upstream), `/installs/${segments.join('/')}`, () => undefined);
     await kit.serveCached(req, res, () => mutable.get(spec()), { kind: 'installs', contentType: key.endsWith('.csv') ? 'text/csv' : OCTET, cacheControl: `public, max-age=${config().registryTtlSeconds}` });

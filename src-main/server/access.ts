@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { SESSION_HEADER, TOKEN_HEADER } from '../../src-shared/contract.js';
 import { isWildcardHost } from '../config/mirror-url.js';
-import { HttpError } from '../server/http-error.js';
+import { Problem } from '../core/problem.js';
 import type { DashboardSessions } from './sessions.js';
 
 export function tokenPath(dataDir: string): string {
@@ -114,13 +114,13 @@ export class AccessGuard {
 
   /** Loopback peers only, whatever the listen address. */
   checkPeer(req: IncomingMessage): void {
-    if (!isLoopbackAddress(req.socket.remoteAddress)) throw new HttpError(403, 'the control API and dashboard answer only on this machine (a loopback address)');
+    if (!isLoopbackAddress(req.socket.remoteAddress)) throw new Problem('forbidden', 'the control API and dashboard answer only on this machine (a loopback address)');
   }
 
   /** A Host naming this server: a page reached through a rebinding name has its own. */
   checkHost(req: IncomingMessage): void {
     const host = (req.headers.host ?? '').toLowerCase();
-    if (!this.hosts().has(host)) throw new HttpError(403, `Host "${host.slice(0, 100)}" is not this server; use http://127.0.0.1`);
+    if (!this.hosts().has(host)) throw new Problem('forbidden', `Host "${host.slice(0, 100)}" is not this server; use http://127.0.0.1`);
   }
 
   /** Peer, Host and Origin checks, for every control and dashboard request. */
@@ -129,10 +129,10 @@ export class AccessGuard {
     this.checkHost(req);
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== 'null' && !this.hosts().has(origin.replace(/^http:\/\//, '').toLowerCase())) {
-      throw new HttpError(403, `requests from ${origin.slice(0, 100)} are not allowed`);
+      throw new Problem('forbidden', `requests from ${origin.slice(0, 100)} are not allowed`);
     }
     if (origin === 'null' || req.headers['sec-fetch-site'] === 'cross-site' || req.headers['sec-fetch-site'] === 'same-site') {
-      throw new HttpError(403, 'cross-site requests are not allowed');
+      throw new Problem('forbidden', 'cross-site requests are not allowed');
     }
   }
 
@@ -150,8 +150,8 @@ export class AccessGuard {
   checkAuth(req: IncomingMessage): void {
     const secret = req.headers[SESSION_HEADER];
     if (this.hasToken(req) || this.sessions.validWithSecret(req.headers.cookie, typeof secret === 'string' ? secret : undefined)) return;
-    throw new HttpError(
-      401,
+    throw new Problem(
+      'unauthorized',
       `missing or wrong access token (header ${TOKEN_HEADER}; the token is in the data dir's "token" file), and no dashboard session (run \`hexhub dashboard\` for a sign-in link)`,
     );
   }

@@ -7,11 +7,10 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { API_PREFIX, type ErrorBody, type ServerEvent } from '../../src-shared/contract.js';
 import { CONTROL_CALLS, CONTROL_ROUTES, type Control, type ReceivedRequest } from '../../src-shared/control.js';
-import { HttpError } from '../server/http-error.js';
-import { SetupError } from '../setup/machine-setup.js';
+import { STATUS_OF } from '../../src-shared/problems.js';
+import { Problem } from '../core/problem.js';
+import { ConfirmationRequired } from '../core/validation-errors.js';
 import type { AccessGuard } from './access.js';
-import { CatalogError } from './catalog.js';
-import { ConfirmationRequired, ValidationError } from './errors.js';
 
 export interface ControlRouteDeps {
   guard: AccessGuard;
@@ -19,21 +18,26 @@ export interface ControlRouteDeps {
   log: Logger;
 }
 
-function errorBody(error: string, message: string, fields?: Partial<Record<string, string>>): ErrorBody {
-  return { error, message, ...(fields ? { fields } : {}) };
+/** A Problem as JSON: its kind, its message and what the caller needs to act on (fields, setup's problems, the upstream change). */
+function errorBody(problem: Problem): ErrorBody {
+  const { fields, problems } = problem as { fields?: Partial<Record<string, string>>; problems?: string[] };
+  return {
+    error: problem.kind,
+    message: problem.message,
+    ...(fields ? { fields } : {}),
+    ...(problems ? { problems } : {}),
+    ...(problem instanceof ConfirmationRequired ? { upstreamChange: problem.change } : {}),
+  };
 }
 
 function sendError(error: unknown, reply: FastifyReply, log: Logger): FastifyReply {
-  const send = (status: number, body: ErrorBody) => reply.code(status).header('cache-control', 'no-store').send(body);
-  if (error instanceof ValidationError) return send(422, errorBody('validation_failed', error.message, error.fields));
-  if (error instanceof ConfirmationRequired) return send(409, { ...errorBody('confirmation_required', error.message), upstreamChange: error.change });
-  if (error instanceof CatalogError) return send(400, errorBody('bad_query', error.message, error.fields));
-  if (error instanceof SetupError) return send(409, errorBody('setup_refused', error.message));
-  if (error instanceof HttpError) return send(error.status, errorBody(error.status === 401 ? 'unauthorized' : error.status === 403 ? 'forbidden' : 'error', error.message));
+  const send = (problem: Problem) => reply.code(STATUS_OF[problem.kind]).header('cache-control', 'no-store').send(errorBody(problem));
+  if (error instanceof Problem) return send(error);
+  // fastify's own refusals of a request it could not parse.
   const e = error as { statusCode?: number; message?: string; code?: string };
-  if (e.statusCode && e.statusCode < 500) return send(e.statusCode, errorBody(e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'too_large' : 'bad_request', e.message ?? 'bad request'));
+  if (e.statusCode && e.statusCode < 500) return send(new Problem(e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'too_large' : 'bad_request', e.message ?? 'bad request'));
   log.error({ err: error }, 'control API error');
-  return send(500, errorBody('internal', 'internal error'));
+  return send(new Problem('internal', 'internal error'));
 }
 
 const HEARTBEAT_MS = 15_000;

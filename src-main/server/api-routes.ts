@@ -15,19 +15,19 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Catalog } from '../control/catalog.js';
 import { isPackageName, isVersion } from '../hex/names.js';
-import { HttpError } from '../server/http-error.js';
-import type { Metrics } from '../server/metrics.js';
-import { sendError } from '../server/respond.js';
+import { Problem } from '../core/problem.js';
+import type { Metrics } from '../core/metrics.js';
+import { sendError } from './respond.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { PASS_THROUGH_METHODS, passThrough } from './api-pass-through.js';
 import { ApiSearch } from './api-search.js';
-import { API_TYPES, isApiType, keptApiHeaders, variantOf } from './api-types.js';
-import { upstreamBase } from './provenance.js';
-import type { RegistryService } from './registry-service.js';
-import { VerificationError, type MutableSpec, type RevalidatingCache } from './revalidating-cache.js';
+import { API_TYPES, isApiType, keptApiHeaders, variantOf } from '../mirror/api-types.js';
+import { upstreamBase } from '../mirror/provenance.js';
+import type { RegistryService } from '../mirror/registry-service.js';
+import { VerificationError, type MutableSpec, type RevalidatingCache } from '../mirror/revalidating-cache.js';
 import type { RouteKit } from './route-kit.js';
 
 export interface ApiDeps {
@@ -48,8 +48,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps, kit: Rout
   const search = new ApiSearch({ ...deps, apiUrl });
 
   async function serveApi(req: IncomingMessage, res: ServerResponse, name: string, version?: string): Promise<void> {
-    if (!isPackageName(name)) throw new HttpError(404, `"${name}" is not a Hex package name`);
-    if (version !== undefined && !isVersion(version)) throw new HttpError(404, `"${version}" is not a version`);
+    if (!isPackageName(name)) throw new Problem('not_found', `"${name}" is not a Hex package name`);
+    if (version !== undefined && !isVersion(version)) throw new Problem('not_found', `"${version}" is not a version`);
     const variant = variantOf(req.headers.accept);
     const contentType = API_TYPES[variant];
     const path = version === undefined ? `/packages/${name}` : `/packages/${name}/releases/${version}`;
@@ -77,7 +77,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps, kit: Rout
   }
 
   const release = (name: string, version: string) => {
-    if (!isPackageName(name) || !isVersion(version)) throw new HttpError(404, `"${name}" ${version} is not a Hex release`);
+    if (!isPackageName(name) || !isVersion(version)) throw new Problem('not_found', `"${name}" ${version} is not a Hex release`);
   };
   kit.get('/api/packages/:name/releases/:version/download', async (req, res, { name, version }) => {
     release(name!, version!);
@@ -100,8 +100,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps, kit: Rout
         // client's own timeouts bound every wait.
         await passThrough(request.raw, reply.raw, { apiUrl, upstream: deps.upstream, metrics: deps.metrics, log });
       } catch (error) {
-        if (!(error instanceof HttpError)) log.error({ err: error, method: request.method, path: request.url.split('?', 1)[0] }, 'unexpected error');
-        sendError(reply.raw, error instanceof HttpError ? error : new HttpError(500, 'internal error'));
+        if (!(error instanceof Problem)) log.error({ err: error, method: request.method, path: request.url.split('?', 1)[0] }, 'unexpected error');
+        sendError(reply.raw, error instanceof Problem ? error : new Problem('internal', 'internal error'));
       }
     };
     api.route({ method: [...PASS_THROUGH_METHODS], url: '/api', handler });

@@ -4,12 +4,12 @@
 // but logged, counted, dropped and fetched again, once.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { HttpError } from '../server/http-error.js';
-import type { Metrics } from '../server/metrics.js';
-import { sendBody, sendStored, staleHeaders, type StoredResponse } from '../server/respond.js';
+import { Problem } from '../core/problem.js';
+import type { Metrics } from '../core/metrics.js';
+import { sendBody, sendStored, staleHeaders, type StoredResponse } from './respond.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
-import type { CachedCopy } from './cached-copy.js';
+import type { CachedCopy } from '../mirror/cached-copy.js';
 
 export interface ServeDeps {
   store: BlobStore;
@@ -43,7 +43,7 @@ export async function serveCached(deps: ServeDeps, req: IncomingMessage, res: Se
     }
     await dropDamaged(deps, copy.key, how.kind);
   }
-  throw new HttpError(502, 'stored object could not be read');
+  throw new Problem('upstream_failed', 'stored object could not be read');
 }
 
 function answerFor(copy: CachedCopy, how: Serving): StoredResponse {
