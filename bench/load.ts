@@ -84,7 +84,13 @@ export function mergeRuns(runs: LoadRun[]): LoadResult {
   return {
     reqPerSec: sum((r) => r.requests) / duration,
     bytesPerSec: sum((r) => r.bytes) / duration,
-    latencyMs: { mean: latency.mean, p50: latency.p50, p90: sorted[Math.max(0, Math.ceil(0.9 * sorted.length) - 1)] ?? NaN, p99: latency.p99, max: latency.max },
+    latencyMs: {
+      mean: latency.mean,
+      p50: latency.p50,
+      p90: sorted[Math.max(0, Math.ceil(0.9 * sorted.length) - 1)] ?? NaN,
+      p99: latency.p99,
+      max: latency.max,
+    },
     requests: sum((r) => r.requests),
     ok2xx: sum((r) => r.ok2xx),
     non2xx: sum((r) => r.non2xx),

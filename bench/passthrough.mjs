@@ -8,10 +8,13 @@ import { Agent, createServer, request } from 'node:http';
 const upstream = new URL(process.argv[2] ?? 'http://127.0.0.1:80');
 const agent = new Agent({ keepAlive: true });
 const server = createServer((req, res) => {
-  const out = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { 'user-agent': 'passthrough' }, agent }, (up) => {
-    res.writeHead(up.statusCode ?? 502, up.headers);
-    up.pipe(res);
-  });
+  const out = request(
+    { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { 'user-agent': 'passthrough' }, agent },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    },
+  );
   out.on('error', (error) => {
     if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
     res.end(String(error));

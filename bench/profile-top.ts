@@ -38,7 +38,10 @@ for (let i = 0; i < samples.length; i++) self.set(samples[i]!, (self.get(samples
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 
 const label = (n: Node) => {
-  const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'node_modules/').replace(/^.*\/dist\//, 'dist/');
+  const url = n.callFrame.url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, 'node_modules/')
+    .replace(/^.*\/dist\//, 'dist/');
   return `${n.callFrame.functionName || '(anonymous)'} ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
 };
 
@@ -63,6 +66,9 @@ for (const [id, us] of self) {
   }
 }
 process.stdout.write(`\ninclusive time, project code (dist/src-main), top ${top}:\n`);
-for (const [key, us] of [...inclusive].filter(([k]) => k.includes('dist/src-main')).sort((a, b) => b[1] - a[1]).slice(0, top)) {
+for (const [key, us] of [...inclusive]
+  .filter(([k]) => k.includes('dist/src-main'))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top)) {
   process.stdout.write(`  ${pct(us)}  ${key}\n`);
 }

@@ -40,7 +40,7 @@ import { readFile } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon, { type Client, type Result } from 'autocannon';
 import type { ChildProcess } from 'node:child_process';
-import { tokenPath } from '../src-main/control/access.js';
+import { tokenPath } from '../src-main/server/access.js';
 import { createApiClient } from '../src-shared/api-client.js';
 import type { FakeUpstream } from '../test/support/fake-upstream.js';
 import type { FixtureRelease, FixtureRepo } from '../test/support/hex-fixtures.js';
@@ -126,7 +126,18 @@ export interface LoadPhaseFigures {
   connections: number;
   mix: typeof LOAD_PLAN.mix;
   registryTtlSec: number;
-  fixtures: { warmTarballs: number; warmPackages: number; warmBytes: number; warmMedianBytes: number; warmMaxBytes: number; coldReleases: number; coldPackages: number; coldMinBytes: number; coldMaxBytes: number; registryPaths: number };
+  fixtures: {
+    warmTarballs: number;
+    warmPackages: number;
+    warmBytes: number;
+    warmMedianBytes: number;
+    warmMaxBytes: number;
+    coldReleases: number;
+    coldPackages: number;
+    coldMinBytes: number;
+    coldMaxBytes: number;
+    registryPaths: number;
+  };
   requests: number;
   reqPerSec: number;
   mibPerSec: number;
@@ -168,7 +179,7 @@ export interface LoadPhaseFigures {
   benchCpuPct: number;
   /** Event-loop delay of this process during the load (ms): high means the client side was saturated. */
   benchLoopDelayMs: { p50: number; p99: number; max: number };
-  after: { warmRechecked: number; warmRecheckProblems: string[]; verify: { checked: number; ok: number; problems: number } ; mirrorAlive: boolean };
+  after: { warmRechecked: number; warmRecheckProblems: string[]; verify: { checked: number; ok: number; problems: number }; mirrorAlive: boolean };
   pass: boolean;
   failures: string[];
 }
@@ -192,7 +203,18 @@ const tarballPath = (r: { name: string; version: string }) => `/tarballs/${r.nam
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function emptyCounts(): ClassCounts {
-  return { responses: 0, s2xx: 0, s3xx: 0, s4xx: 0, s5xx: 0, noResponse: 0, wrongBytes: 0, statusCodes: {}, cacheStates: {}, latencyMs: { p50: NaN, p99: NaN, max: NaN } };
+  return {
+    responses: 0,
+    s2xx: 0,
+    s3xx: 0,
+    s4xx: 0,
+    s5xx: 0,
+    noResponse: 0,
+    wrongBytes: 0,
+    statusCodes: {},
+    cacheStates: {},
+    latencyMs: { p50: NaN, p99: NaN, max: NaN },
+  };
 }
 
 // ------------------------------------------------------------------ autocannon internals
@@ -288,12 +310,22 @@ export async function benchReliabilityLoad(deps: LoadPhaseDeps): Promise<LoadPha
   const warm: FixtureRelease[] = [];
   const sizes = hexLikeSizes(plan.warmTarballs, random);
   for (let i = 0; i < sizes.length; i++) {
-    warm.push(await publishSized(repo, `load_warm_${String(i % plan.warmPackages).padStart(2, '0')}`, `1.${Math.floor(i / plan.warmPackages)}.0`, sizes[i]!, 20_000 + i));
+    warm.push(
+      await publishSized(
+        repo,
+        `load_warm_${String(i % plan.warmPackages).padStart(2, '0')}`,
+        `1.${Math.floor(i / plan.warmPackages)}.0`,
+        sizes[i]!,
+        20_000 + i,
+      ),
+    );
   }
   const coldReleases: FixtureRelease[] = [];
   for (let i = 0; i < plan.coldReleases; i++) {
     const size = Math.round(1024 * Math.exp(Math.log(plan.coldMinKB) + random() * Math.log(plan.coldMaxKB / plan.coldMinKB)));
-    coldReleases.push(await publishSized(repo, `load_cold_${String(i % plan.coldPackages).padStart(2, '0')}`, `3.${Math.floor(i / plan.coldPackages)}.0`, size, 30_000 + i));
+    coldReleases.push(
+      await publishSized(repo, `load_cold_${String(i % plan.coldPackages).padStart(2, '0')}`, `3.${Math.floor(i / plan.coldPackages)}.0`, size, 30_000 + i),
+    );
   }
   const packages = [...new Set([...warm, ...coldReleases].map((r) => r.name))];
 
@@ -303,7 +335,11 @@ export async function benchReliabilityLoad(deps: LoadPhaseDeps): Promise<LoadPha
     return { kind: 'warmRegistry', path: `/packages/${name}`, sha256: sha256(body), bytes: body.length };
   });
   const cold: ColdItem[] = coldReleases.map((release) => {
-    const item: ColdItem = { release, state: 'cold', target: { kind: 'cold', path: tarballPath(release), sha256: release.outerChecksum, bytes: release.bytes.length } };
+    const item: ColdItem = {
+      release,
+      state: 'cold',
+      target: { kind: 'cold', path: tarballPath(release), sha256: release.outerChecksum, bytes: release.bytes.length },
+    };
     item.target.cold = item;
     return item;
   });
@@ -316,7 +352,10 @@ export async function benchReliabilityLoad(deps: LoadPhaseDeps): Promise<LoadPha
   log(`load: warming HexHub: ${packages.length} registry records and ${warm.length} tarballs (checked byte for byte, then again as HITs)`);
   const check = async (t: Target, states?: string[]) => {
     const got = await fetchDigest(mirror.url, t.path);
-    if (got.error || got.status !== 200 || got.sha256 !== t.sha256) throw new Error(`load warm-up ${t.path}: status ${got.status}, ${got.bytes} bytes, ${got.error ?? (got.sha256 === t.sha256 ? 'right bytes' : 'WRONG BYTES')}`);
+    if (got.error || got.status !== 200 || got.sha256 !== t.sha256)
+      throw new Error(
+        `load warm-up ${t.path}: status ${got.status}, ${got.bytes} bytes, ${got.error ?? (got.sha256 === t.sha256 ? 'right bytes' : 'WRONG BYTES')}`,
+      );
     const state = String(got.headers['x-hexhub-cache']);
     if (states && !states.includes(state)) throw new Error(`load warm-up ${t.path}: X-HexHub-Cache ${state}, expected ${states.join(' or ')}`);
   };
@@ -412,7 +451,9 @@ export async function benchReliabilityLoad(deps: LoadPhaseDeps): Promise<LoadPha
       if (buf.length !== target.bytes || sha256(buf) !== target.sha256) {
         counts.wrongBytes++;
         if (wrongBytesSamples.length < 10) {
-          wrongBytesSamples.push(`${target.path}: ${Buffer.isBuffer(body) ? '' : `body not a Buffer (${typeof body}); `}${buf.length} bytes (expected ${target.bytes}), sha256 ${sha256(buf).slice(0, 12)}… (expected ${target.sha256.slice(0, 12)}…), X-HexHub-Cache ${state}`);
+          wrongBytesSamples.push(
+            `${target.path}: ${Buffer.isBuffer(body) ? '' : `body not a Buffer (${typeof body}); `}${buf.length} bytes (expected ${target.bytes}), sha256 ${sha256(buf).slice(0, 12)}… (expected ${target.sha256.slice(0, 12)}…), X-HexHub-Cache ${state}`,
+          );
         }
       }
     }
@@ -450,7 +491,9 @@ export async function benchReliabilityLoad(deps: LoadPhaseDeps): Promise<LoadPha
     }
   })();
 
-  log(`load: ${plan.connections} connections for ${plan.durationSec} s, mix ${fmt(plan.mix.warmTarball * 100, 0)} % warm tarballs / ${fmt(plan.mix.warmRegistry * 100, 0)} % registry / ${fmt(plan.mix.cold * 100, 0)} % cold, ${plan.flap ? 'upstream flapping (every other request 503)' : 'upstream HEALTHY (BENCH_LOAD_FLAP=0, reference run)'}, registry TTL ${plan.registryTtlSec} s`);
+  log(
+    `load: ${plan.connections} connections for ${plan.durationSec} s, mix ${fmt(plan.mix.warmTarball * 100, 0)} % warm tarballs / ${fmt(plan.mix.warmRegistry * 100, 0)} % registry / ${fmt(plan.mix.cold * 100, 0)} % cold, ${plan.flap ? 'upstream flapping (every other request 503)' : 'upstream HEALTHY (BENCH_LOAD_FLAP=0, reference run)'}, registry TTL ${plan.registryTtlSec} s`,
+  );
   const instance = autocannon({
     url: mirror.url,
     connections: plan.connections,
@@ -505,7 +548,10 @@ export async function benchReliabilityLoad(deps: LoadPhaseDeps): Promise<LoadPha
   const warmRecheckProblems: string[] = [];
   await mapLimit([...registryTargets, ...warmTargets], 8, async (t) => {
     const got = await fetchDigest(mirror.url, t.path);
-    if (got.error || got.status !== 200 || got.sha256 !== t.sha256) warmRecheckProblems.push(`${t.path}: status ${got.status}, ${got.bytes} bytes${got.error ? `, ${got.error}` : ''}${got.sha256 !== t.sha256 ? ', wrong bytes' : ''}`);
+    if (got.error || got.status !== 200 || got.sha256 !== t.sha256)
+      warmRecheckProblems.push(
+        `${t.path}: status ${got.status}, ${got.bytes} bytes${got.error ? `, ${got.error}` : ''}${got.sha256 !== t.sha256 ? ', wrong bytes' : ''}`,
+      );
   });
   const verify = await api.verify();
   const mirrorAlive = mirror.child.exitCode === null && mirror.child.signalCode === null;
@@ -519,7 +565,14 @@ export async function benchReliabilityLoad(deps: LoadPhaseDeps): Promise<LoadPha
       const entry = JSON.parse(line) as { event?: string; level?: number; outcome?: string; kind?: string; ms?: number; time?: string };
       const key = `${entry.event ?? 'other'}${entry.outcome ? `:${entry.outcome}` : ''}`;
       mirrorLog[key] = (mirrorLog[key] ?? 0) + 1;
-      if (entry.event === 'upstream_fetch' && entry.outcome === 'stored' && entry.kind === 'tarball' && typeof entry.ms === 'number' && Date.parse(entry.time ?? '') >= loadStartedAt) storedTarballMs.push(entry.ms);
+      if (
+        entry.event === 'upstream_fetch' &&
+        entry.outcome === 'stored' &&
+        entry.kind === 'tarball' &&
+        typeof entry.ms === 'number' &&
+        Date.parse(entry.time ?? '') >= loadStartedAt
+      )
+        storedTarballMs.push(entry.ms);
       if ((entry.level ?? 0) >= 50) mirrorLog['level>=error'] = (mirrorLog['level>=error'] ?? 0) + 1;
     } catch {
       mirrorLog['unparsed'] = (mirrorLog['unparsed'] ?? 0) + 1;
@@ -567,7 +620,8 @@ export async function benchReliabilityLoad(deps: LoadPhaseDeps): Promise<LoadPha
   const failures: string[] = [];
   if (wrongBytes > 0) failures.push(`${wrongBytes} response(s) with wrong bytes`);
   if (warmFailures > 0) failures.push(`${warmFailures} warm request(s) without a correct 200/304 (${warm5xx} of them 5xx)`);
-  if (memory.judged && !(memory.fittedGrowthMiB < plan.limitGrowthMiB)) failures.push(`RSS grew ${fmt(memory.fittedGrowthMiB)} MiB over the last ${fmt(windowSec, 0)} s (fitted), limit ${plan.limitGrowthMiB} MiB`);
+  if (memory.judged && !(memory.fittedGrowthMiB < plan.limitGrowthMiB))
+    failures.push(`RSS grew ${fmt(memory.fittedGrowthMiB)} MiB over the last ${fmt(windowSec, 0)} s (fitted), limit ${plan.limitGrowthMiB} MiB`);
   if (parseErrors > 0) failures.push(`${parseErrors} HTTP parse error(s) in the load generator`);
   if (up.status503 === 0) failures.push('the upstream never answered 503: the flapping did not happen');
   if (coldFetched === 0) failures.push('no cold object was fetched');
@@ -609,7 +663,14 @@ export async function benchReliabilityLoad(deps: LoadPhaseDeps): Promise<LoadPha
     coldFetched,
     coldPoolEmpty,
     deletes,
-    autocannon: { requests: Object.values(statusCodes).reduce((a, b) => a + b, 0), '2xx': result['2xx'], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, statusCodes },
+    autocannon: {
+      requests: Object.values(statusCodes).reduce((a, b) => a + b, 0),
+      '2xx': result['2xx'],
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      statusCodes,
+    },
     parseErrors,
     upstream: up,
     mirrorLog,
@@ -621,7 +682,12 @@ export async function benchReliabilityLoad(deps: LoadPhaseDeps): Promise<LoadPha
     mirrorCpuPct: (100 * cpuSec) / wallSec,
     benchCpuPct: (100 * (benchCpu.user + benchCpu.system)) / 1e6 / wallSec,
     benchLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
-    after: { warmRechecked: registryTargets.length + warmTargets.length, warmRecheckProblems: warmRecheckProblems.slice(0, 10), verify: { checked: verify.checked, ok: verify.ok, problems: verify.problems.length }, mirrorAlive },
+    after: {
+      warmRechecked: registryTargets.length + warmTargets.length,
+      warmRecheckProblems: warmRecheckProblems.slice(0, 10),
+      verify: { checked: verify.checked, ok: verify.ok, problems: verify.problems.length },
+      mirrorAlive,
+    },
     pass: failures.length === 0,
     failures,
   };
@@ -655,8 +721,12 @@ const mib = (b: number) => `${fmt(b / MiB)} MiB`;
 const PF = (pass: boolean) => (pass ? 'PASS' : 'FAIL');
 
 function classLine(label: string, c: ClassCounts): string {
-  const codes = Object.entries(c.statusCodes).map(([k, v]) => `${k}: ${v}`).join(', ');
-  const states = Object.entries(c.cacheStates).map(([k, v]) => `${k} ${v}`).join(', ');
+  const codes = Object.entries(c.statusCodes)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  const states = Object.entries(c.cacheStates)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return `  ${label.padEnd(14)} ${String(c.responses).padStart(7)} responses (${codes || 'none'}); 2xx ${c.s2xx}, 3xx ${c.s3xx}, 4xx ${c.s4xx}, 5xx ${c.s5xx}; no response ${c.noResponse}; wrong bytes ${c.wrongBytes}; X-HexHub-Cache ${states || '-'}; p50 ${fmt(c.latencyMs.p50, 1)} ms, p99 ${fmt(c.latencyMs.p99, 1)} ms, max ${fmt(c.latencyMs.max, 0)} ms`;
 }
 
@@ -669,22 +739,40 @@ export function loadReport(l: LoadPhaseFigures, noise: string): string[] {
     `  ${l.connections} connections, ${fmt(l.durationSec, 0)} s; mix ${fmt(l.mix.warmTarball * 100, 0)} % warm tarballs (${l.fixtures.warmTarballs}, ${mib(l.fixtures.warmBytes)}, median ${fmt(l.fixtures.warmMedianBytes / 1024)} KiB, max ${mib(l.fixtures.warmMaxBytes)}), ` +
       `${fmt(l.mix.warmRegistry * 100, 0)} % registry records (${l.fixtures.registryPaths}, TTL ${l.registryTtlSec} s), ${fmt(l.mix.cold * 100, 0)} % cold tarballs (pool of ${l.fixtures.coldReleases}, ${fmt(l.fixtures.coldMinBytes / 1024)}–${fmt(l.fixtures.coldMaxBytes / 1024)} KiB, made cold again by DELETE)`,
   );
-  out.push(`  ${l.requests} responses, ${fmt(l.reqPerSec, 0)} req/s, ${fmt(l.mibPerSec, 0)} MiB/s; latency p50 ${fmt(l.latencyMs.p50, 1)} ms, p99 ${fmt(l.latencyMs.p99, 1)} ms, max ${fmt(l.latencyMs.max, 0)} ms; CPU (% of one core): HexHub ${fmt(l.mirrorCpuPct, 0)}, bench process (load generator + fake upstream + checks) ${fmt(l.benchCpuPct, 0)}; bench event-loop delay p50 ${fmt(l.benchLoopDelayMs.p50, 1)} ms, p99 ${fmt(l.benchLoopDelayMs.p99, 1)} ms`);
+  out.push(
+    `  ${l.requests} responses, ${fmt(l.reqPerSec, 0)} req/s, ${fmt(l.mibPerSec, 0)} MiB/s; latency p50 ${fmt(l.latencyMs.p50, 1)} ms, p99 ${fmt(l.latencyMs.p99, 1)} ms, max ${fmt(l.latencyMs.max, 0)} ms; CPU (% of one core): HexHub ${fmt(l.mirrorCpuPct, 0)}, bench process (load generator + fake upstream + checks) ${fmt(l.benchCpuPct, 0)}; bench event-loop delay p50 ${fmt(l.benchLoopDelayMs.p50, 1)} ms, p99 ${fmt(l.benchLoopDelayMs.p99, 1)} ms`,
+  );
   out.push(classLine('warm tarball', l.byKind.warmTarball));
   out.push(classLine('registry', l.byKind.warmRegistry));
   out.push(classLine('cold tarball', l.byKind.cold));
-  out.push(`  wrong bytes: ${l.wrongBytes}; warm requests without a correct 200/304: ${l.warmFailures} (5xx: ${l.warm5xx}); cold 5xx (allowed, not cached): ${l.cold5xx}; cold objects fetched and served (MISS): ${l.coldFetched}; cold pool empty: ${l.coldPoolEmpty}`);
+  out.push(
+    `  wrong bytes: ${l.wrongBytes}; warm requests without a correct 200/304: ${l.warmFailures} (5xx: ${l.warm5xx}); cold 5xx (allowed, not cached): ${l.cold5xx}; cold objects fetched and served (MISS): ${l.coldFetched}; cold pool empty: ${l.coldPoolEmpty}`,
+  );
   for (const s of l.wrongBytesSamples) out.push(`    ${s}`);
-  out.push(`  autocannon: ${l.autocannon.requests} responses, 2xx ${l.autocannon['2xx']}, non-2xx ${l.autocannon.non2xx}, errors ${l.autocannon.errors}, timeouts ${l.autocannon.timeouts}; parse errors ${l.parseErrors}`);
-  out.push(`  HexHub's own time per cold tarball transfer (log lines, ${l.mirrorColdFetchMs.n} during the load): p50 ${fmt(l.mirrorColdFetchMs.p50, 0)} ms, p99 ${fmt(l.mirrorColdFetchMs.p99, 0)} ms`);
-  out.push(`  upstream: ${l.upstream.requests} requests (${l.upstream.tarballRequests} tarball, ${l.upstream.registryRequests} registry): 503 ${l.upstream.status503}, 200 ${l.upstream.status200}, 304 ${l.upstream.status304}`);
-  out.push(`  control API deletes: ${l.deletes.calls} (removed ${l.deletes.removed}; after a 200 found nothing ${l.deletes.afterSuccessFoundNothing}; after a failure removed something ${l.deletes.afterFailureRemovedSomething}; failed ${l.deletes.failed})`);
-  out.push(`  HexHub log events (whole life of the process, by event:outcome): ${Object.entries(l.mirrorLog).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(
+    `  autocannon: ${l.autocannon.requests} responses, 2xx ${l.autocannon['2xx']}, non-2xx ${l.autocannon.non2xx}, errors ${l.autocannon.errors}, timeouts ${l.autocannon.timeouts}; parse errors ${l.parseErrors}`,
+  );
+  out.push(
+    `  HexHub's own time per cold tarball transfer (log lines, ${l.mirrorColdFetchMs.n} during the load): p50 ${fmt(l.mirrorColdFetchMs.p50, 0)} ms, p99 ${fmt(l.mirrorColdFetchMs.p99, 0)} ms`,
+  );
+  out.push(
+    `  upstream: ${l.upstream.requests} requests (${l.upstream.tarballRequests} tarball, ${l.upstream.registryRequests} registry): 503 ${l.upstream.status503}, 200 ${l.upstream.status200}, 304 ${l.upstream.status304}`,
+  );
+  out.push(
+    `  control API deletes: ${l.deletes.calls} (removed ${l.deletes.removed}; after a 200 found nothing ${l.deletes.afterSuccessFoundNothing}; after a failure removed something ${l.deletes.afterFailureRemovedSomething}; failed ${l.deletes.failed})`,
+  );
+  out.push(
+    `  HexHub log events (whole life of the process, by event:outcome): ${Object.entries(l.mirrorLog)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   out.push(
     `  RSS: before the load ${mib(m.beforeLoadBytes)}; ${m.at.map((a) => `${a.sec} s ${mib(a.bytes)}`).join(', ')}; max ${mib(m.maxBytes)}; last ${fmt(m.windowSec, 0)} s: slope ${fmt(m.slopeMiBPerMin, 2)} MiB/min, fitted growth ${fmt(m.fittedGrowthMiB, 2)} MiB ` +
       `(first/last sample ${fmt(m.windowFirstLastMiB[0])}/${fmt(m.windowFirstLastMiB[1])} MiB); limit < ${m.limitGrowthMiB} MiB${m.judged ? '' : ' (NOT JUDGED: run shorter than 60 s, still in the warm-up climb)'}`,
   );
-  out.push(`  after the load: ${l.after.warmRechecked} warm objects re-fetched, ${l.after.warmRecheckProblems.length} problems; POST /verify ${l.after.verify.ok}/${l.after.verify.checked} ok, ${l.after.verify.problems} problems; HexHub ${l.after.mirrorAlive ? 'alive' : 'DEAD'}`);
+  out.push(
+    `  after the load: ${l.after.warmRechecked} warm objects re-fetched, ${l.after.warmRecheckProblems.length} problems; POST /verify ${l.after.verify.ok}/${l.after.verify.checked} ok, ${l.after.verify.problems} problems; HexHub ${l.after.mirrorAlive ? 'alive' : 'DEAD'}`,
+  );
   for (const p of l.after.warmRecheckProblems) out.push(`    ${p}`);
   for (const f of l.failures) out.push(`  FAIL: ${f}`);
   return out;

@@ -50,7 +50,15 @@ const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const PROFILES = join(RESULTS, 'profiles');
 
 const PLAN = {
-  warm: { tarballs: Number(process.env.BENCH_WARM_TARBALLS ?? 200), packages: 50, connections: 32, durationSec: Number(process.env.BENCH_DURATION ?? (QUICK ? 6 : 15)), rounds: QUICK ? 2 : 5, warmupSec: QUICK ? 1 : 3, minRatio: 0.6 },
+  warm: {
+    tarballs: Number(process.env.BENCH_WARM_TARBALLS ?? 200),
+    packages: 50,
+    connections: 32,
+    durationSec: Number(process.env.BENCH_DURATION ?? (QUICK ? 6 : 15)),
+    rounds: QUICK ? 2 : 5,
+    warmupSec: QUICK ? 1 : 3,
+    minRatio: 0.6,
+  },
   cold: { releases: QUICK ? 30 : 100, untimed: 5, packages: 20, latencyMs: 20, minKB: 20, maxKB: 120, slack: 1.1, slackMs: 5 },
   herd: { clients: 100, bytes: 1 * MiB, latencyMs: 20 },
   rss: { tarballs: QUICK ? 16 : 64, bytes: 16 * MiB, distinct: 2, concurrency: 8, limit: 200 * MiB },
@@ -64,12 +72,19 @@ async function cleanup(): Promise<void> {
   while (cleanups.length) await cleanups.pop()!().catch((error: Error) => log(`cleanup: ${error.message}`));
 }
 
-async function startMirror(upstream: FakeUpstream, label: string, extraEnv: Record<string, string> = {}): Promise<ServeProcess & { dataDir: string; stop(): Promise<void> }> {
+async function startMirror(
+  upstream: FakeUpstream,
+  label: string,
+  extraEnv: Record<string, string> = {},
+): Promise<ServeProcess & { dataDir: string; stop(): Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), `hexhub-bench-${label}-`));
   const env = { ...extraEnv };
   if (CPU_PROF) {
     await mkdir(PROFILES, { recursive: true });
-    Object.assign(env, { NODE_OPTIONS: `--import=${fileURLToPath(new URL('./cpu-profile.mjs', import.meta.url))}`, HEXHUB_CPU_PROFILE: join(PROFILES, `${label}.cpuprofile`) });
+    Object.assign(env, {
+      NODE_OPTIONS: `--import=${fileURLToPath(new URL('./cpu-profile.mjs', import.meta.url))}`,
+      HEXHUB_CPU_PROFILE: join(PROFILES, `${label}.cpuprofile`),
+    });
   }
   const proc = await serve(['--port', '0', '--data-dir', dataDir], upstreamEnv(upstream.url, env)).catch(async (error: Error) => {
     await rm(dataDir, { recursive: true, force: true });
@@ -146,7 +161,9 @@ async function buildFixtures(repo: FixtureRepo): Promise<Fixtures> {
   const total = PLAN.cold.untimed + PLAN.cold.releases;
   for (let i = 0; i < total; i++) {
     const size = Math.round(1024 * Math.exp(Math.log(PLAN.cold.minKB) + random() * Math.log(PLAN.cold.maxKB / PLAN.cold.minKB)));
-    cold.push(await publishSized(repo, `cold_pkg_${String(i % PLAN.cold.packages).padStart(2, '0')}`, `2.${Math.floor(i / PLAN.cold.packages)}.0`, size, 5000 + i));
+    cold.push(
+      await publishSized(repo, `cold_pkg_${String(i % PLAN.cold.packages).padStart(2, '0')}`, `2.${Math.floor(i / PLAN.cold.packages)}.0`, size, 5000 + i),
+    );
   }
   const herdWarm = await publishSized(repo, 'herd_registry_warm', '1.0.0', PLAN.herd.bytes, 9001);
   const herdCold = await publishSized(repo, 'herd_registry_cold', '1.0.0', PLAN.herd.bytes, 9002);
@@ -222,7 +239,8 @@ async function warmServing(upstream: FakeUpstream, fx: Fixtures) {
   seconds.forEach((got, i) => {
     const problem = checkFetched(`mirror warm ${tarballPath(fx.warm[i]!)}`, got, fx.warm[i]!);
     if (problem) fail(problem);
-    if (got.headers['x-hexhub-cache'] !== 'HIT') fail(`mirror warm ${tarballPath(fx.warm[i]!)}: X-HexHub-Cache ${String(got.headers['x-hexhub-cache'])}, expected HIT`);
+    if (got.headers['x-hexhub-cache'] !== 'HIT')
+      fail(`mirror warm ${tarballPath(fx.warm[i]!)}: X-HexHub-Cache ${String(got.headers['x-hexhub-cache'])}, expected HIT`);
   });
   const upstreamWarmup = upstream.countRequests('/tarballs/') - before;
   if (upstreamWarmup !== fx.warm.length) fail(`warm-up made ${upstreamWarmup} upstream tarball requests, expected ${fx.warm.length}`);
@@ -267,7 +285,13 @@ async function warmServing(upstream: FakeUpstream, fx: Fixtures) {
   return {
     tarballs: fx.warm.length,
     bytesTotal,
-    sizeBytes: { min: sorted[0]!, p50: sorted[Math.floor(sorted.length / 2)]!, p90: sorted[Math.floor(sorted.length * 0.9)]!, max: sorted[sorted.length - 1]!, mean: bytesTotal / sorted.length },
+    sizeBytes: {
+      min: sorted[0]!,
+      p50: sorted[Math.floor(sorted.length / 2)]!,
+      p90: sorted[Math.floor(sorted.length * 0.9)]!,
+      max: sorted[sorted.length - 1]!,
+      mean: bytesTotal / sorted.length,
+    },
     connections: PLAN.warm.connections,
     durationSec: PLAN.warm.durationSec,
     rounds: PLAN.warm.rounds,
@@ -297,11 +321,16 @@ async function coldMisses(upstream: FakeUpstream, fx: Fixtures, mirror: ServePro
     const direct = await fetchDigest(upstream.url, tarballPath(r));
     const viaProxy = await fetchDigest(proxy.url, tarballPath(r));
     const viaMirror = await fetchDigest(mirror.url, tarballPath(r));
-    for (const [what, got] of [['direct', direct], ['pass-through', viaProxy], ['mirror', viaMirror]] as const) {
+    for (const [what, got] of [
+      ['direct', direct],
+      ['pass-through', viaProxy],
+      ['mirror', viaMirror],
+    ] as const) {
       const problem = checkFetched(`cold ${what} ${tarballPath(r)}`, got, r);
       if (problem) fail(problem);
     }
-    if (viaMirror.headers['x-hexhub-cache'] !== 'MISS') fail(`cold ${tarballPath(r)}: X-HexHub-Cache ${String(viaMirror.headers['x-hexhub-cache'])}, expected MISS`);
+    if (viaMirror.headers['x-hexhub-cache'] !== 'MISS')
+      fail(`cold ${tarballPath(r)}: X-HexHub-Cache ${String(viaMirror.headers['x-hexhub-cache'])}, expected MISS`);
     return { direct, viaProxy, viaMirror };
   };
   for (const r of fx.coldUntimed) await once(r); // JIT and connection warm-up, not timed
@@ -455,17 +484,79 @@ function table(rows: string[][]): string {
 function targets(r: Results) {
   return [
     ...(r.warm ? [{ id: '1', name: 'warm req/s, HexHub / nginx (1 worker)', value: r.warm.ratio, target: `>= ${PLAN.warm.minRatio}`, pass: r.warm.pass }] : []),
-    ...(r.cold ? [{ id: '2', name: 'cold-miss mean through HexHub (ms)', value: r.cold.mirror.mean, target: `<= 1.10 x ${fmt(r.cold.direct.mean, 2)} + 5 = ${fmt(r.cold.limitMs, 2)}`, pass: r.cold.pass }] : []),
-    ...(r.herd ?? []).map((h) => ({ id: '3', name: `upstream requests, ${h.clients} concurrent GETs of one cold tarball (registry ${h.registry})`, value: h.upstreamTarballRequests, target: `== 1, ${h.clients}/${h.clients} correct`, pass: h.pass })),
-    ...(r.rss ? [{ id: '4', name: `peak RSS streaming ${mib(r.rss.totalBytes)} (bytes)`, value: r.rss.peakRssBytes, target: `< ${r.rss.limitBytes}`, pass: r.rss.pass }] : []),
-    ...(r.prewarm ? [{ id: '5', name: `pre-warm of a ${r.prewarm.packages}-package lock, time / ideal`, value: r.prewarm.ratioToIdeal, target: `<= ${r.prewarm.target}`, pass: r.prewarm.pass }] : []),
-    ...(r.catalog ? [{ id: '6', name: `cache listing p50 (ms), ${r.catalog.packages} packages / ${r.catalog.releases} releases`, value: r.catalog.p50Ms, target: `< ${r.catalog.target}`, pass: r.catalog.pass }] : []),
+    ...(r.cold
+      ? [
+          {
+            id: '2',
+            name: 'cold-miss mean through HexHub (ms)',
+            value: r.cold.mirror.mean,
+            target: `<= 1.10 x ${fmt(r.cold.direct.mean, 2)} + 5 = ${fmt(r.cold.limitMs, 2)}`,
+            pass: r.cold.pass,
+          },
+        ]
+      : []),
+    ...(r.herd ?? []).map((h) => ({
+      id: '3',
+      name: `upstream requests, ${h.clients} concurrent GETs of one cold tarball (registry ${h.registry})`,
+      value: h.upstreamTarballRequests,
+      target: `== 1, ${h.clients}/${h.clients} correct`,
+      pass: h.pass,
+    })),
+    ...(r.rss
+      ? [{ id: '4', name: `peak RSS streaming ${mib(r.rss.totalBytes)} (bytes)`, value: r.rss.peakRssBytes, target: `< ${r.rss.limitBytes}`, pass: r.rss.pass }]
+      : []),
+    ...(r.prewarm
+      ? [
+          {
+            id: '5',
+            name: `pre-warm of a ${r.prewarm.packages}-package lock, time / ideal`,
+            value: r.prewarm.ratioToIdeal,
+            target: `<= ${r.prewarm.target}`,
+            pass: r.prewarm.pass,
+          },
+        ]
+      : []),
+    ...(r.catalog
+      ? [
+          {
+            id: '6',
+            name: `cache listing p50 (ms), ${r.catalog.packages} packages / ${r.catalog.releases} releases`,
+            value: r.catalog.p50Ms,
+            target: `< ${r.catalog.target}`,
+            pass: r.catalog.pass,
+          },
+        ]
+      : []),
     ...(r.load
       ? [
-          { id: '7', name: `load, flapping upstream: wrong bytes in ${r.load.requests} responses`, value: r.load.wrongBytes, target: '== 0', pass: r.load.wrongBytes === 0 },
-          { id: '7', name: 'load, flapping upstream: warm (cached) requests without a correct 200/304', value: r.load.warmFailures, target: '== 0', pass: r.load.warmFailures === 0 },
-          { id: '7', name: `load, flapping upstream: HexHub RSS growth over the last ${fmt(r.load.memory.windowSec, 0)} s (MiB, least-squares fit)`, value: r.load.memory.fittedGrowthMiB, target: `< ${r.load.memory.limitGrowthMiB}${r.load.memory.judged ? '' : ' (not judged: run < 60 s)'}`, pass: !r.load.memory.judged || r.load.memory.fittedGrowthMiB < r.load.memory.limitGrowthMiB },
-          { id: '7', name: 'load, flapping upstream: whole phase (also: flapping happened, cold objects fetched, cache verifies after)', value: r.load.failures.length, target: '0 failures', pass: r.load.pass },
+          {
+            id: '7',
+            name: `load, flapping upstream: wrong bytes in ${r.load.requests} responses`,
+            value: r.load.wrongBytes,
+            target: '== 0',
+            pass: r.load.wrongBytes === 0,
+          },
+          {
+            id: '7',
+            name: 'load, flapping upstream: warm (cached) requests without a correct 200/304',
+            value: r.load.warmFailures,
+            target: '== 0',
+            pass: r.load.warmFailures === 0,
+          },
+          {
+            id: '7',
+            name: `load, flapping upstream: HexHub RSS growth over the last ${fmt(r.load.memory.windowSec, 0)} s (MiB, least-squares fit)`,
+            value: r.load.memory.fittedGrowthMiB,
+            target: `< ${r.load.memory.limitGrowthMiB}${r.load.memory.judged ? '' : ' (not judged: run < 60 s)'}`,
+            pass: !r.load.memory.judged || r.load.memory.fittedGrowthMiB < r.load.memory.limitGrowthMiB,
+          },
+          {
+            id: '7',
+            name: 'load, flapping upstream: whole phase (also: flapping happened, cold objects fetched, cache verifies after)',
+            value: r.load.failures.length,
+            target: '0 failures',
+            pass: r.load.pass,
+          },
         ]
       : []),
     ...(r.s3 ? s3Targets(r.s3) : []),
@@ -550,7 +641,9 @@ function markdown(r: Results, meta: Meta): string {
   }
   if (r.load) rows.push(loadMarkdownRow(r.load));
   if (r.s3) rows.push(...s3MarkdownRows(r.s3));
-  const noise = Object.entries(meta.noisePct ?? {}).map(([phase, pct]) => `${phase} ${fmt(pct, 0)} %`).join(', ');
+  const noise = Object.entries(meta.noisePct ?? {})
+    .map(([phase, pct]) => `${phase} ${fmt(pct, 0)} %`)
+    .join(', ');
   const caption =
     `Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC on ${meta.cpus} × ${meta.cpuModel}, ${fmt(meta.memBytes / 1024 ** 3, 0)} GiB, Node ${meta.node}, ${meta.nginx}; ` +
     `code ${meta.commit ?? 'unknown'}${meta.dirty ? ' + uncommitted changes' : ''}${meta.quick ? ' (QUICK mode)' : ''}. ` +
@@ -570,36 +663,58 @@ function report(r: Results, meta: Meta): string {
     `  ${label.padEnd(22)} ${fmt(x.reqPerSec, 0).padStart(7)} req/s  ${fmt(x.bytesPerSec / MiB, 0).padStart(5)} MiB/s  latency mean ${fmt(x.latencyMs.mean)} p50 ${fmt(x.latencyMs.p50)} p99 ${fmt(x.latencyMs.p99)} max ${fmt(x.latencyMs.max)} ms  (rounds: ${x.rounds.map((r) => fmt(r, 0)).join(', ')} req/s)\n` +
     `  ${''.padEnd(22)} 2xx ${x.ok2xx}/${x.requests}, non-2xx ${x.non2xx}, errors ${x.errors}, timeouts ${x.timeouts};  CPU (% of one core): server ${fmt(x.serverCpuPct, 0)}, load generator ${fmt(x.clientCpuPct, 0)}, other processes ${fmt(x.otherCpuPct, 0)}`;
   out.push('', '==================== HexHub benchmark ====================');
-  out.push(`machine: ${meta.cpus} × ${meta.cpuModel}, ${fmt(meta.memBytes / 1024 ** 3, 0)} GiB RAM, Linux ${meta.kernel}; Node ${meta.node}, ${meta.nginx}, autocannon ${meta.autocannon}`);
-  out.push(`code: ${meta.commit ?? 'unknown commit'}${meta.dirty ? ' + uncommitted changes under src-main/' : ''}; ${meta.date}${meta.quick ? '; QUICK mode (short runs, not for BENCHMARKS.md)' : ''}`);
+  out.push(
+    `machine: ${meta.cpus} × ${meta.cpuModel}, ${fmt(meta.memBytes / 1024 ** 3, 0)} GiB RAM, Linux ${meta.kernel}; Node ${meta.node}, ${meta.nginx}, autocannon ${meta.autocannon}`,
+  );
+  out.push(
+    `code: ${meta.commit ?? 'unknown commit'}${meta.dirty ? ' + uncommitted changes under src-main/' : ''}; ${meta.date}${meta.quick ? '; QUICK mode (short runs, not for BENCHMARKS.md)' : ''}`,
+  );
   out.push(`note: the load generator (autocannon) and the fake upstream run in this bench process, on the same ${meta.cpus} cores as the`);
   out.push('      server under test, so every server competes with its client for CPU; all traffic is loopback.');
-  out.push(`other processes on the machine: ${fmt(meta.busyBeforePct, 0)} % of one core just before the start${meta.busyBeforePct > 20 ? '  -- WARNING: the machine is busy, expect noisy figures' : ''}; per phase below`);
+  out.push(
+    `other processes on the machine: ${fmt(meta.busyBeforePct, 0)} % of one core just before the start${meta.busyBeforePct > 20 ? '  -- WARNING: the machine is busy, expect noisy figures' : ''}; per phase below`,
+  );
   if (warm) {
     out.push('');
     out.push(`1. Warm tarball serving  [${PF(warm.pass)}]${noiseNote(meta, 'warm')}`);
-    out.push(`  ${warm.tarballs} tarballs, ${mib(warm.bytesTotal)} total; sizes min ${kib(warm.sizeBytes.min)}, median ${kib(warm.sizeBytes.p50)}, p90 ${kib(warm.sizeBytes.p90)}, max ${kib(warm.sizeBytes.max)}, mean ${kib(warm.sizeBytes.mean)}`);
-    out.push(`  ${warm.connections} keep-alive connections; each target ${warm.durationSec} s in total, as ${warm.rounds} interleaved rounds of ${fmt(warm.durationSec / warm.rounds, 1)} s, after a discarded ${PLAN.warm.warmupSec} s warm-up;`);
+    out.push(
+      `  ${warm.tarballs} tarballs, ${mib(warm.bytesTotal)} total; sizes min ${kib(warm.sizeBytes.min)}, median ${kib(warm.sizeBytes.p50)}, p90 ${kib(warm.sizeBytes.p90)}, max ${kib(warm.sizeBytes.max)}, mean ${kib(warm.sizeBytes.mean)}`,
+    );
+    out.push(
+      `  ${warm.connections} keep-alive connections; each target ${warm.durationSec} s in total, as ${warm.rounds} interleaved rounds of ${fmt(warm.durationSec / warm.rounds, 1)} s, after a discarded ${PLAN.warm.warmupSec} s warm-up;`,
+    );
     out.push('  each connection cycles through all paths from its own offset; latency percentiles over every response');
     out.push(load('HexHub', warm.mirror));
     out.push(load('nginx worker_proc 1', warm.nginx1));
     out.push(load('nginx worker_proc auto', warm.nginxAuto));
-    out.push('  (the target is against worker_processes 1: one nginx worker is one event loop, like HexHub\'s one Node process; auto is shown too)');
-    out.push(`  HexHub / nginx(1) = ${fmt(warm.ratio, 2)}  (target ≥ ${PLAN.warm.minRatio});  per round: ${warm.ratioPerRound.map((x) => fmt(x, 2)).join(', ')} (median ${fmt(warm.ratioMedianOfRounds, 2)});  HexHub / nginx(auto) = ${fmt(warm.ratioVsAuto, 2)}`);
-    out.push(`  HexHub peak RSS under this load ${mib(warm.mirror.peakRssBytes)}; upstream requests during the load: ${warm.mirror.upstreamRequestsDuringLoad}`);
+    out.push("  (the target is against worker_processes 1: one nginx worker is one event loop, like HexHub's one Node process; auto is shown too)");
+    out.push(
+      `  HexHub / nginx(1) = ${fmt(warm.ratio, 2)}  (target ≥ ${PLAN.warm.minRatio});  per round: ${warm.ratioPerRound.map((x) => fmt(x, 2)).join(', ')} (median ${fmt(warm.ratioMedianOfRounds, 2)});  HexHub / nginx(auto) = ${fmt(warm.ratioVsAuto, 2)}`,
+    );
+    out.push(
+      `  HexHub peak RSS under this load ${mib(warm.mirror.peakRssBytes)}; upstream requests during the load: ${warm.mirror.upstreamRequestsDuringLoad}`,
+    );
   }
   if (cold) {
     out.push('');
     out.push(`2. Cold-miss overhead  [${PF(cold.pass)}]${noiseNote(meta, 'cold')}`);
-    out.push(`  ${cold.releases} different releases (${kib(cold.sizeBytes.min)}–${kib(cold.sizeBytes.max)}, mean ${kib(cold.sizeBytes.mean)}), one at a time, a new connection each; upstream adds ${cold.upstreamLatencyMs} ms before headers`);
-    out.push(`  the registry (/packages/NAME) was fetched through HexHub beforehand, so only the tarball is a miss (${cold.registryRequestsWhileTimed} registry requests while timed)`);
+    out.push(
+      `  ${cold.releases} different releases (${kib(cold.sizeBytes.min)}–${kib(cold.sizeBytes.max)}, mean ${kib(cold.sizeBytes.mean)}), one at a time, a new connection each; upstream adds ${cold.upstreamLatencyMs} ms before headers`,
+    );
+    out.push(
+      `  the registry (/packages/NAME) was fetched through HexHub beforehand, so only the tarball is a miss (${cold.registryRequestsWhileTimed} registry requests while timed)`,
+    );
     const row = (label: string, s: Summary, t: Summary) =>
       `  ${label.padEnd(30)} mean ${fmt(s.mean, 2)}  p50 ${fmt(s.p50, 2)}  p99 ${fmt(s.p99, 2)}  min ${fmt(s.min, 2)}  max ${fmt(s.max, 2)} ms;  to headers: mean ${fmt(t.mean, 2)} ms`;
     out.push(row('straight from upstream', cold.direct, cold.ttfb.direct));
     out.push(row('bare pass-through proxy', cold.passthrough, cold.ttfb.passthrough));
     out.push(row('through HexHub (MISS)', cold.mirror, cold.ttfb.mirror));
-    out.push(`  HexHub overhead: mean ${fmt(cold.overheadMs.mean, 2)} ms (${fmt(cold.overheadPct)} %), p50 ${fmt(cold.overheadMs.p50, 2)} ms, p99 ${fmt(cold.overheadMs.p99, 2)} ms;  limit: HexHub mean ≤ 1.10 × ${fmt(cold.direct.mean, 2)} + 5 = ${fmt(cold.limitMs, 2)} ms`);
-    out.push(`  for scale: one more process hop (bare pass-through proxy, bench/passthrough.mjs) costs ${fmt(cold.passthroughOverheadMs, 2)} ms here; HexHub adds ${fmt(cold.mirror.mean - cold.passthrough.mean, 2)} ms on top of that`);
+    out.push(
+      `  HexHub overhead: mean ${fmt(cold.overheadMs.mean, 2)} ms (${fmt(cold.overheadPct)} %), p50 ${fmt(cold.overheadMs.p50, 2)} ms, p99 ${fmt(cold.overheadMs.p99, 2)} ms;  limit: HexHub mean ≤ 1.10 × ${fmt(cold.direct.mean, 2)} + 5 = ${fmt(cold.limitMs, 2)} ms`,
+    );
+    out.push(
+      `  for scale: one more process hop (bare pass-through proxy, bench/passthrough.mjs) costs ${fmt(cold.passthroughOverheadMs, 2)} ms here; HexHub adds ${fmt(cold.mirror.mean - cold.passthrough.mean, 2)} ms on top of that`,
+    );
   }
   if (r.herd) {
     out.push('');
@@ -615,28 +730,42 @@ function report(r: Results, meta: Meta): string {
   if (rss) {
     out.push('');
     out.push(`4. Memory while streaming  [${PF(rss.pass)}]${noiseNote(meta, 'rss')}`);
-    out.push(`  ${rss.tarballs} cold releases × ${mib(rss.tarballBytes)} = ${mib(rss.totalBytes)} (${rss.distinctTarballs} distinct real tarballs shared across versions), ${rss.concurrency} at a time, through a fresh HexHub`);
-    out.push(`  HexHub RSS: idle ${mib(rss.idleRssBytes)}, peak ${mib(rss.peakRssBytes)} (VmHWM ${mib(rss.vmHwmBytes)}, max sampled VmRSS ${mib(rss.sampledPeakRssBytes)}, ${rss.samples} samples); limit ${mib(rss.limitBytes)}`);
-    out.push(`  throughput: HexHub ${fmt(rss.mirrorMBps, 0)} MiB/s (${fmt(rss.mirrorSec)} s) vs straight from upstream ${fmt(rss.directMBps, 0)} MiB/s (${fmt(rss.directSec)} s)`);
+    out.push(
+      `  ${rss.tarballs} cold releases × ${mib(rss.tarballBytes)} = ${mib(rss.totalBytes)} (${rss.distinctTarballs} distinct real tarballs shared across versions), ${rss.concurrency} at a time, through a fresh HexHub`,
+    );
+    out.push(
+      `  HexHub RSS: idle ${mib(rss.idleRssBytes)}, peak ${mib(rss.peakRssBytes)} (VmHWM ${mib(rss.vmHwmBytes)}, max sampled VmRSS ${mib(rss.sampledPeakRssBytes)}, ${rss.samples} samples); limit ${mib(rss.limitBytes)}`,
+    );
+    out.push(
+      `  throughput: HexHub ${fmt(rss.mirrorMBps, 0)} MiB/s (${fmt(rss.mirrorSec)} s) vs straight from upstream ${fmt(rss.directMBps, 0)} MiB/s (${fmt(rss.directSec)} s)`,
+    );
   }
   if (r.prewarm) {
     const p = r.prewarm;
     out.push('', `5. Pre-warm  [${PF(p.pass)}]${noiseNote(meta, 'prewarm')}`);
-    out.push(`  ${p.packages}-package mix.lock, upstream +${p.latencyMs} ms: concurrency ${p.concurrency} ${fmt(p.concurrentMs / 1000, 2)} s, one at a time ${fmt(p.sequentialMs / 1000, 2)} s, ideal ${fmt(p.idealMs / 1000, 2)} s (${p.upstreamRequests} requests, ${mib(p.bytes)} at ${mib(p.bandwidthBytesPerSec)}/s) -> ${fmt(p.ratioToIdeal, 2)} × ideal`);
+    out.push(
+      `  ${p.packages}-package mix.lock, upstream +${p.latencyMs} ms: concurrency ${p.concurrency} ${fmt(p.concurrentMs / 1000, 2)} s, one at a time ${fmt(p.sequentialMs / 1000, 2)} s, ideal ${fmt(p.idealMs / 1000, 2)} s (${p.upstreamRequests} requests, ${mib(p.bytes)} at ${mib(p.bandwidthBytesPerSec)}/s) -> ${fmt(p.ratioToIdeal, 2)} × ideal`,
+    );
   }
   if (r.catalog) {
     const c = r.catalog;
     out.push('', `6. Cache listing  [${PF(c.pass)}]${noiseNote(meta, 'catalog')}`);
-    out.push(`  ${c.packages} packages / ${c.releases} releases: p50 ${fmt(c.p50Ms, 1)} ms, p95 ${fmt(c.p95Ms, 1)} ms, max ${fmt(c.maxMs, 1)} ms over ${c.requests} requests`);
+    out.push(
+      `  ${c.packages} packages / ${c.releases} releases: p50 ${fmt(c.p50Ms, 1)} ms, p95 ${fmt(c.p95Ms, 1)} ms, max ${fmt(c.maxMs, 1)} ms over ${c.requests} requests`,
+    );
     for (const q of c.byQuery) out.push(`    ${q.query.padEnd(50)} p50 ${fmt(q.p50Ms, 1)} ms`);
   }
   if (r.load) out.push(...loadReport(r.load, noiseNote(meta, 'load')));
   if (r.s3) out.push(...s3Report(r.s3, noiseNote(meta, 's3'), PLAN.warm.warmupSec));
   const all = targets(r);
-  if (CPU_PROF) out.push('', `CPU profiles of each HexHub process (warm, cold, rss, s3-*): ${PROFILES}  (summarise: node --import tsx bench/profile-top.ts FILE)`);
+  if (CPU_PROF)
+    out.push('', `CPU profiles of each HexHub process (warm, cold, rss, s3-*): ${PROFILES}  (summarise: node --import tsx bench/profile-top.ts FILE)`);
   out.push('');
   out.push(`targets: ${all.filter((t) => t.pass).length}/${all.length} met`);
-  for (const t of all) out.push(`  ${PF(t.pass)}  ${t.id}. ${t.name}: ${typeof t.value === 'number' && !Number.isInteger(t.value) ? fmt(t.value, 2) : t.value} (target ${t.target})`);
+  for (const t of all)
+    out.push(
+      `  ${PF(t.pass)}  ${t.id}. ${t.name}: ${typeof t.value === 'number' && !Number.isInteger(t.value) ? fmt(t.value, 2) : t.value} (target ${t.target})`,
+    );
   out.push('');
   out.push('Markdown (for BENCHMARKS.md):');
   out.push('');
@@ -678,7 +807,10 @@ const PHASES = ['warm', 'cold', 'herd', 'rss', 'prewarm', 'catalog', 'load', 's3
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const only = (process.env.BENCH_ONLY ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const only = (process.env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   for (const p of only) if (!(PHASES as readonly string[]).includes(p)) fail(`BENCH_ONLY: unknown phase "${p}" (${PHASES.join(', ')})`);
   const runs = (phase: (typeof PHASES)[number]) => only.length === 0 || only.includes(phase);
   const idle = await noiseMeter();
@@ -693,7 +825,8 @@ async function main(): Promise<void> {
     kernel: osRelease(),
     node: process.version,
     nginx: await nginxVersion(),
-    autocannon: (JSON.parse(await readFile(fileURLToPath(new URL('../node_modules/autocannon/package.json', import.meta.url)), 'utf8')) as { version: string }).version,
+    autocannon: (JSON.parse(await readFile(fileURLToPath(new URL('../node_modules/autocannon/package.json', import.meta.url)), 'utf8')) as { version: string })
+      .version,
     // BENCH_COMMIT names the code when it is not a git checkout (e.g. a `git archive` export).
     commit: process.env.BENCH_COMMIT ?? git(['rev-parse', '--short', 'HEAD']),
     dirty: process.env.BENCH_COMMIT ? false : (git(['status', '--porcelain', '--', 'src-main']) ?? '') !== '',
@@ -723,7 +856,10 @@ async function main(): Promise<void> {
     if (runs('cold')) results.cold = await phase('cold', () => coldMisses(upstream, fx, coldMirror));
     if (runs('herd')) {
       log(`herd: ${PLAN.herd.clients} concurrent requests for one uncached tarball, registry warm then cold`);
-      results.herd = await phase('herd', async () => [await herd(upstream, fx.herdWarm, coldMirror, true), await herd(upstream, fx.herdCold, coldMirror, false)]);
+      results.herd = await phase('herd', async () => [
+        await herd(upstream, fx.herdWarm, coldMirror, true),
+        await herd(upstream, fx.herdCold, coldMirror, false),
+      ]);
     }
     upstream.fault.clear();
     await coldMirror.stop();
@@ -757,7 +893,12 @@ async function main(): Promise<void> {
 
   process.stdout.write(report(results, meta));
   await mkdir(RESULTS, { recursive: true });
-  const json = { meta: { ...meta, elapsedSec: (Date.now() - started) / 1000, plan: { ...PLAN, load: LOAD_PLAN, s3: S3_PLAN } }, targets: targets(results), results, markdown: markdown(results, meta) };
+  const json = {
+    meta: { ...meta, elapsedSec: (Date.now() - started) / 1000, plan: { ...PLAN, load: LOAD_PLAN, s3: S3_PLAN } },
+    targets: targets(results),
+    results,
+    markdown: markdown(results, meta),
+  };
   await writeFile(join(RESULTS, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
   log(`wrote bench/results/latest.json (whole run ${fmt((Date.now() - started) / 1000, 0)} s)`);
 }

@@ -162,8 +162,10 @@ async function waitForOtherCeph(log: (line: string) => void): Promise<string | u
   const deadline = Date.now() + S3_PLAN.waitForOtherCephSec * 1000;
   let told = false;
   while (pgrep('ceph-mon').length > 0) {
-    if (Date.now() > deadline) return `another Ceph cluster (ceph-mon pid ${pgrep('ceph-mon').join(', ')}) was still running after ${S3_PLAN.waitForOtherCephSec} s`;
-    if (!told) log(`s3: another Ceph cluster is running (ceph-mon pid ${pgrep('ceph-mon').join(', ')}); waiting up to ${S3_PLAN.waitForOtherCephSec} s for it to stop`);
+    if (Date.now() > deadline)
+      return `another Ceph cluster (ceph-mon pid ${pgrep('ceph-mon').join(', ')}) was still running after ${S3_PLAN.waitForOtherCephSec} s`;
+    if (!told)
+      log(`s3: another Ceph cluster is running (ceph-mon pid ${pgrep('ceph-mon').join(', ')}); waiting up to ${S3_PLAN.waitForOtherCephSec} s for it to stop`);
     told = true;
     await sleep(5000);
   }
@@ -182,7 +184,8 @@ async function warmUp(deps: S3Deps, mirror: Mirror, label: string): Promise<void
   seconds.forEach((got, i) => {
     const problem = deps.checkFetched(`${label} warm ${tarballPath(deps.warm[i]!)}`, got, deps.warm[i]!);
     if (problem) fail(problem);
-    if (got.headers['x-hexhub-cache'] !== 'HIT') fail(`${label} warm ${tarballPath(deps.warm[i]!)}: X-HexHub-Cache ${String(got.headers['x-hexhub-cache'])}, expected HIT`);
+    if (got.headers['x-hexhub-cache'] !== 'HIT')
+      fail(`${label} warm ${tarballPath(deps.warm[i]!)}: X-HexHub-Cache ${String(got.headers['x-hexhub-cache'])}, expected HIT`);
   });
   const upstreamRequests = deps.upstream.countRequests('/tarballs/') - before;
   if (upstreamRequests !== deps.warm.length) fail(`${label} warm-up made ${upstreamRequests} upstream tarball requests, expected ${deps.warm.length}`);
@@ -250,7 +253,8 @@ function transferTimes(mirror: Mirror, releases: FixtureRelease[]): Summary {
     if (!line.includes('"upstream_fetch"')) continue;
     try {
       const entry = JSON.parse(line) as { event?: string; key?: string; outcome?: string; ms?: number };
-      if (entry.event === 'upstream_fetch' && entry.outcome === 'stored' && entry.key && wanted.has(entry.key) && typeof entry.ms === 'number') ms.push(entry.ms);
+      if (entry.event === 'upstream_fetch' && entry.outcome === 'stored' && entry.key && wanted.has(entry.key) && typeof entry.ms === 'number')
+        ms.push(entry.ms);
     } catch {
       // not a log line
     }
@@ -279,7 +283,16 @@ async function radosgwReference(ceph: Ceph, releases: FixtureRelease[]): Promise
         if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw error;
       }
       const t1 = performance.now();
-      await client.send(new PutObjectCommand({ Bucket: S3_PLAN.referenceBucket, Key: key, Body: r.bytes, ContentLength: r.bytes.length, ContentType: 'application/octet-stream', IfNoneMatch: '*' }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket: S3_PLAN.referenceBucket,
+          Key: key,
+          Body: r.bytes,
+          ContentLength: r.bytes.length,
+          ContentType: 'application/octet-stream',
+          IfNoneMatch: '*',
+        }),
+      );
       const t2 = performance.now();
       if (i >= 5) {
         get.push(t1 - t0);
@@ -317,12 +330,20 @@ async function coldAndRestore(deps: S3Deps, ceph: Ceph): Promise<Pick<S3Figures,
       const a = await fetchDigest(first.url, tarballPath(r));
       const b = await fetchDigest(second.url, tarballPath(r));
       const [viaFs, viaS3] = first === fs ? [a, b] : [b, a];
-      for (const [what, got] of [['direct', direct], ['fs', viaFs], ['s3', viaS3]] as const) {
+      for (const [what, got] of [
+        ['direct', direct],
+        ['fs', viaFs],
+        ['s3', viaS3],
+      ] as const) {
         const problem = deps.checkFetched(`cold ${what} ${tarballPath(r)}`, got, r);
         if (problem) fail(problem);
       }
-      for (const [what, got] of [['fs', viaFs], ['s3', viaS3]] as const) {
-        if (got.headers['x-hexhub-cache'] !== 'MISS') fail(`cold ${what} ${tarballPath(r)}: X-HexHub-Cache ${String(got.headers['x-hexhub-cache'])}, expected MISS`);
+      for (const [what, got] of [
+        ['fs', viaFs],
+        ['s3', viaS3],
+      ] as const) {
+        if (got.headers['x-hexhub-cache'] !== 'MISS')
+          fail(`cold ${what} ${tarballPath(r)}: X-HexHub-Cache ${String(got.headers['x-hexhub-cache'])}, expected MISS`);
       }
       return { direct, viaFs, viaS3 };
     };
@@ -459,9 +480,7 @@ const kib = (b: number) => `${fmt(b / 1024)} KiB`;
 
 export function s3Targets(r: S3PhaseResult) {
   if (r.skipped !== undefined) return [];
-  return [
-    { id: '8', name: 'warm req/s, S3 backend / fs backend (same load as 1)', value: r.warm.ratio, target: `>= ${S3_PLAN.minRatio}`, pass: r.warm.pass },
-  ];
+  return [{ id: '8', name: 'warm req/s, S3 backend / fs backend (same load as 1)', value: r.warm.ratio, target: `>= ${S3_PLAN.minRatio}`, pass: r.warm.pass }];
 }
 
 export function s3Report(r: S3PhaseResult, noise: string, warmupSec: number): string[] {
@@ -478,22 +497,40 @@ export function s3Report(r: S3PhaseResult, noise: string, warmupSec: number): st
     `  ${label.padEnd(34)} mean ${fmt(s.mean, 2)}  p50 ${fmt(s.p50, 2)}  p99 ${fmt(s.p99, 2)}  min ${fmt(s.min, 2)}  max ${fmt(s.max, 2)} ms;  to headers: mean ${fmt(t.mean, 2)} p50 ${fmt(t.p50, 2)} ms`;
   out.push(`8. S3 storage (team mode, single-node Ceph radosgw on loopback)  [${PF(r.pass)}]${noise}`);
   out.push('  (other processes include the Ceph daemons, which are not children of the bench; their own share is shown per step)');
-  out.push(`  a. warm serving: phase 1's ${warm.tarballs} tarballs and load, ${warm.connections} connections, ${warm.durationSec} s per backend as ${warm.rounds} interleaved rounds after a discarded ${warmupSec} s warm-up`);
+  out.push(
+    `  a. warm serving: phase 1's ${warm.tarballs} tarballs and load, ${warm.connections} connections, ${warm.durationSec} s per backend as ${warm.rounds} interleaved rounds after a discarded ${warmupSec} s warm-up`,
+  );
   out.push(load('HexHub, fs backend', warm.fs));
   out.push(load('HexHub, S3 backend', warm.s3));
-  out.push(`  S3 / fs = ${fmt(warm.ratio, 2)}  (target ≥ ${S3_PLAN.minRatio});  per round: ${warm.ratioPerRound.map((x) => fmt(x, 2)).join(', ')};  upstream requests during the load: ${warm.upstreamRequestsDuringLoad};  ${warm.tarballsInBucket} tarballs in the bucket;  Ceph CPU ${fmt(warm.cephCpuPct, 0)} %`);
+  out.push(
+    `  S3 / fs = ${fmt(warm.ratio, 2)}  (target ≥ ${S3_PLAN.minRatio});  per round: ${warm.ratioPerRound.map((x) => fmt(x, 2)).join(', ')};  upstream requests during the load: ${warm.upstreamRequestsDuringLoad};  ${warm.tarballsInBucket} tarballs in the bucket;  Ceph CPU ${fmt(warm.cephCpuPct, 0)} %`,
+  );
   out.push(`  peak RSS up to the end of the load: fs ${fmt(warm.peakRssBytes.fs / MiB)} MiB, S3 ${fmt(warm.peakRssBytes.s3 / MiB)} MiB`);
-  out.push(`  b. cold misses: ${cold.releases} releases (${kib(cold.sizeBytes.min)}–${kib(cold.sizeBytes.max)}, mean ${kib(cold.sizeBytes.mean)}), one at a time, upstream +${cold.upstreamLatencyMs} ms, registry warm; fs and S3 alternate`);
+  out.push(
+    `  b. cold misses: ${cold.releases} releases (${kib(cold.sizeBytes.min)}–${kib(cold.sizeBytes.max)}, mean ${kib(cold.sizeBytes.mean)}), one at a time, upstream +${cold.upstreamLatencyMs} ms, registry warm; fs and S3 alternate`,
+  );
   out.push(row('straight from upstream', cold.direct, cold.ttfb.direct));
   out.push(row('HexHub, fs backend (MISS)', cold.fs, cold.ttfb.fs));
   out.push(row('HexHub, S3 backend (MISS)', cold.s3, cold.ttfb.s3));
-  out.push(`  S3 adds ${fmt(cold.addedMs.mean, 2)} ms per miss (mean; p50 ${fmt(cold.addedMs.p50, 2)} ms): the bucket lookup (GetObject, 404) before the upstream request, and the upload`);
-  out.push('  of the verified object (PutObject, If-None-Match: *) before the last chunk is released (small tarballs arrive in one or two chunks, so the headers wait for it too)');
-  out.push(`  HexHub's own transfer time (upstream_fetch log lines): fs p50 ${fmt(cold.transferMs.fs.p50, 0)} mean ${fmt(cold.transferMs.fs.mean, 1)} ms, S3 p50 ${fmt(cold.transferMs.s3.p50, 0)} mean ${fmt(cold.transferMs.s3.mean, 1)} ms;  Ceph CPU ${fmt(cold.cephCpuPct, 0)} %`);
-  out.push(`  the same two radosgw requests from the bench process: GetObject (404) p50 ${fmt(cold.radosgw.getMissing.p50, 2)} mean ${fmt(cold.radosgw.getMissing.mean, 2)} ms, PutObject p50 ${fmt(cold.radosgw.putIfNoneMatch.p50, 2)} mean ${fmt(cold.radosgw.putIfNoneMatch.mean, 2)} ms; together p50 ${fmt(cold.radosgw.sum.p50, 2)} mean ${fmt(cold.radosgw.sum.mean, 2)} ms`);
-  out.push(`  c. restore: a second S3-backed HexHub, same bucket, empty data dir (start-up sync adopted ${restore.objectsAdoptedAtStart ?? '?'} objects; registry records from the upstream: ${restore.upstreamRegistryRequests})`);
+  out.push(
+    `  S3 adds ${fmt(cold.addedMs.mean, 2)} ms per miss (mean; p50 ${fmt(cold.addedMs.p50, 2)} ms): the bucket lookup (GetObject, 404) before the upstream request, and the upload`,
+  );
+  out.push(
+    '  of the verified object (PutObject, If-None-Match: *) before the last chunk is released (small tarballs arrive in one or two chunks, so the headers wait for it too)',
+  );
+  out.push(
+    `  HexHub's own transfer time (upstream_fetch log lines): fs p50 ${fmt(cold.transferMs.fs.p50, 0)} mean ${fmt(cold.transferMs.fs.mean, 1)} ms, S3 p50 ${fmt(cold.transferMs.s3.p50, 0)} mean ${fmt(cold.transferMs.s3.mean, 1)} ms;  Ceph CPU ${fmt(cold.cephCpuPct, 0)} %`,
+  );
+  out.push(
+    `  the same two radosgw requests from the bench process: GetObject (404) p50 ${fmt(cold.radosgw.getMissing.p50, 2)} mean ${fmt(cold.radosgw.getMissing.mean, 2)} ms, PutObject p50 ${fmt(cold.radosgw.putIfNoneMatch.p50, 2)} mean ${fmt(cold.radosgw.putIfNoneMatch.mean, 2)} ms; together p50 ${fmt(cold.radosgw.sum.p50, 2)} mean ${fmt(cold.radosgw.sum.mean, 2)} ms`,
+  );
+  out.push(
+    `  c. restore: a second S3-backed HexHub, same bucket, empty data dir (start-up sync adopted ${restore.objectsAdoptedAtStart ?? '?'} objects; registry records from the upstream: ${restore.upstreamRegistryRequests})`,
+  );
   out.push(row('same tarballs, from the bucket', restore.restored, restore.ttfb));
-  out.push(`  p50 ${fmt(restore.restored.p50, 2)} ms vs cold from the upstream p50 ${fmt(cold.fs.p50, 2)} ms (fs) / ${fmt(cold.s3.p50, 2)} ms (S3);  upstream tarball requests: ${restore.upstreamTarballRequests};  X-HexHub-Cache ${JSON.stringify(restore.cacheStates)};  Ceph CPU ${fmt(restore.cephCpuPct, 0)} %`);
+  out.push(
+    `  p50 ${fmt(restore.restored.p50, 2)} ms vs cold from the upstream p50 ${fmt(cold.fs.p50, 2)} ms (fs) / ${fmt(cold.s3.p50, 2)} ms (S3);  upstream tarball requests: ${restore.upstreamTarballRequests};  X-HexHub-Cache ${JSON.stringify(restore.cacheStates)};  Ceph CPU ${fmt(restore.cephCpuPct, 0)} %`,
+  );
   return out;
 }
 

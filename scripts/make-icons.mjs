@@ -73,7 +73,10 @@ function hexagon(cx, cy, r) {
 const circle = (cx, cy, r) => (x, y) => (x - cx) ** 2 + (y - cy) ** 2 <= r * r;
 const rect = (x0, y0, x1, y1) => (x, y) => x >= x0 && x <= x1 && y >= y0 && y <= y1;
 const minus = (a, b) => (x, y) => a(x, y) && !b(x, y);
-const union = (...shapes) => (x, y) => shapes.some((s) => s(x, y));
+const union =
+  (...shapes) =>
+  (x, y) =>
+    shapes.some((s) => s(x, y));
 
 function hex(colour) {
   const n = Number.parseInt(colour.slice(1), 16);
@@ -115,7 +118,14 @@ function render(size, layers) {
 // ---- The icons ----
 
 const WHITE = '#ffffff';
-const downArrow = union(rect(0.44, 0.27, 0.56, 0.52), polygon([[0.3, 0.5], [0.7, 0.5], [0.5, 0.7]]));
+const downArrow = union(
+  rect(0.44, 0.27, 0.56, 0.52),
+  polygon([
+    [0.3, 0.5],
+    [0.7, 0.5],
+    [0.5, 0.7],
+  ]),
+);
 
 /** The app: a purple hexagon (Elixir's colour) with an arrow down into a shelf — packages kept locally. */
 const APP = [
@@ -139,7 +149,17 @@ const TRAY = {
   ],
   busy: [
     [hexagon(0.5, 0.5, 0.5), '#2f7bd6'],
-    [union(rect(0.42, 0.2, 0.58, 0.5), polygon([[0.24, 0.48], [0.76, 0.48], [0.5, 0.8]])), WHITE],
+    [
+      union(
+        rect(0.42, 0.2, 0.58, 0.5),
+        polygon([
+          [0.24, 0.48],
+          [0.76, 0.48],
+          [0.5, 0.8],
+        ]),
+      ),
+      WHITE,
+    ],
   ],
 };
 

@@ -44,6 +44,8 @@ if (electron.ok && !noDisplay) {
   const why = electron.ok ? noDisplay : `Electron's binary is not installed here (${electron.reason})`;
   // Only where a graphical browser can open (serve decides, and never under CI or with
   // HEXHUB_NO_BROWSER=1): the dashboard opens through a one-time sign-in link.
-  process.stdout.write(`${why}; running the headless mirror instead; the sign-in link it prints opens the dashboard (in your browser, where one can be opened)\n`);
+  process.stdout.write(
+    `${why}; running the headless mirror instead; the sign-in link it prints opens the dashboard (in your browser, where one can be opened)\n`,
+  );
   run(process.execPath, [HEXHUB, 'serve', '--open', ...args]);
 }

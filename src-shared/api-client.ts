@@ -44,7 +44,11 @@ type CallArgs<R extends ApiRoute> = RequestParts<R> & { signal?: AbortSignal };
 
 export function createApiClient(options: ApiClientOptions) {
   const doFetch = options.fetch ?? fetch;
-  const auth: Record<string, string> = options.token ? { [TOKEN_HEADER]: options.token } : options.sessionSecret ? { [SESSION_HEADER]: options.sessionSecret } : {};
+  const auth: Record<string, string> = options.token
+    ? { [TOKEN_HEADER]: options.token }
+    : options.sessionSecret
+      ? { [SESSION_HEADER]: options.sessionSecret }
+      : {};
 
   async function call<R extends ApiRoute>(route: R, args: CallArgs<R> = {}): Promise<ApiRoutes[R]['response']> {
     const [method, template] = route.split(' ') as [string, string];

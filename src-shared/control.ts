@@ -108,7 +108,11 @@ export const CONTROL_ROUTES: { [C in ControlCall]: Binding<C> } = {
   job: { route: 'GET /jobs/:id', send: (id) => ({ params: { id } }), receive: (r) => [text(r.params.id)] },
   startPrewarm: { route: 'POST /jobs', send: (request) => ({ body: request }), receive: (r) => [r.body as PrewarmRequest] },
   cancelJob: { route: 'DELETE /jobs/:id', send: (id) => ({ params: { id } }), receive: (r) => [text(r.params.id)] },
-  setupState: { route: 'GET /setup', send: (mirrorUrl) => ({ query: mirrorUrl ? { mirrorUrl } : {} }), receive: (r) => [r.query.mirrorUrl as string | undefined] },
+  setupState: {
+    route: 'GET /setup',
+    send: (mirrorUrl) => ({ query: mirrorUrl ? { mirrorUrl } : {} }),
+    receive: (r) => [r.query.mirrorUrl as string | undefined],
+  },
   applySetup: { route: 'POST /setup', send: (request = {}) => ({ body: request }), receive: (r) => [(r.body ?? {}) as SetupRequest] },
   undoSetup: { route: 'POST /setup/undo', ...none },
 };

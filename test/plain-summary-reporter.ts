@@ -15,8 +15,12 @@ export default class PlainSummaryReporter implements Reporter {
     }
     counts.failed += unhandledErrors.length;
     // A file whose set-up failed (beforeAll, an import) leaves its tests "skipped": say so.
-    const broken = testModules.filter((module) => module.state() === 'failed' && ![...module.children.allTests()].some((test) => test.result().state === 'failed'));
-    const suites = broken.length ? `, ${broken.length} file${broken.length > 1 ? 's' : ''} failed to set up (${broken.map((m) => m.moduleId.split('/').slice(-2).join('/')).join(', ')})` : '';
+    const broken = testModules.filter(
+      (module) => module.state() === 'failed' && ![...module.children.allTests()].some((test) => test.result().state === 'failed'),
+    );
+    const suites = broken.length
+      ? `, ${broken.length} file${broken.length > 1 ? 's' : ''} failed to set up (${broken.map((m) => m.moduleId.split('/').slice(-2).join('/')).join(', ')})`
+      : '';
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped${suites}\n`);
   }
 }

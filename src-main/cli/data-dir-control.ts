@@ -36,7 +36,11 @@ export async function runningServer(config: Config): Promise<{ url: string; cont
   let proof: string;
   // Bounded: whatever listens there may never answer.
   try {
-    ({ proof } = await createApiClient({ baseUrl: owner.url, token: '', fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(10_000) }) }).proof(nonce));
+    ({ proof } = await createApiClient({
+      baseUrl: owner.url,
+      token: '',
+      fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(10_000) }),
+    }).proof(nonce));
   } catch (error) {
     fail(`${refused} (${messageOf(error)})`);
   }

@@ -29,7 +29,7 @@ program
 
 program
   .command('dashboard')
-  .description('print a one-time sign-in link to the running mirror\'s dashboard, and open it in the browser')
+  .description("print a one-time sign-in link to the running mirror's dashboard, and open it in the browser")
   .option('--no-open', 'only print the link')
   .option(...dataDirOption)
   .action(dashboardCommand);
@@ -42,16 +42,24 @@ program
   .option(...dataDirOption)
   .action(prewarmCommand);
 
-program.command('verify').description('re-hash the cache; exit 1 if anything is damaged or missing').option(...dataDirOption).action(verifyCommand);
+program
+  .command('verify')
+  .description('re-hash the cache; exit 1 if anything is damaged or missing')
+  .option(...dataDirOption)
+  .action(verifyCommand);
 program
   .command('setup')
   .description('point mix (hex.config), rebar3 and your shells (HEX_MIRROR, HEX_BUILDS_URL, HEX_CDN) at this mirror')
-  .option('--mirror-url <url>', 'the mirror to point at (default: this mirror\'s configured address)')
+  .option('--mirror-url <url>', "the mirror to point at (default: this mirror's configured address)")
   .option('--undo', 'restore the files as they were before the last setup')
   .option('--dry-run', 'show the changes as a diff, change nothing')
   .option(...dataDirOption)
   .action(setupCommand);
 
-program.command('status').description('show what is cached and the disk use').option(...dataDirOption).action(statusCommand);
+program
+  .command('status')
+  .description('show what is cached and the disk use')
+  .option(...dataDirOption)
+  .action(statusCommand);
 
 program.parseAsync(process.argv).catch((error: unknown) => fail(describeProblem(error)));

@@ -27,14 +27,21 @@ async function buildRequest(args: string[], concurrency: number | undefined): Pr
 
 class Progress {
   private readonly bar = process.stdout.isTTY
-    ? new cliProgress.SingleBar({ format: ' {bar} {value}/{total} releases | {bytes} | {current}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        { format: ' {bar} {value}/{total} releases | {bytes} | {current}', hideCursor: true, clearOnComplete: true },
+        cliProgress.Presets.shades_classic,
+      )
     : undefined;
   private started = false;
   private readonly reported = new Set<string>();
 
   update(job: JobView): void {
     const done = job.items.filter((i) => i.state !== 'queued' && i.state !== 'fetching').length;
-    const current = job.items.filter((i) => i.state === 'fetching').map((i) => `${i.name} ${i.version}`).slice(0, 3).join(', ');
+    const current = job.items
+      .filter((i) => i.state === 'fetching')
+      .map((i) => `${i.name} ${i.version}`)
+      .slice(0, 3)
+      .join(', ');
     const bytes = formatBytes(job.items.reduce((sum, i) => sum + i.bytes, 0));
     if (this.bar) {
       if (!this.started && job.state === 'running') {

@@ -23,7 +23,9 @@ export async function serveCommand(options: ConfigOverrides & { open?: boolean }
   const link = await engine.control.loginLink();
   process.stdout.write(`Dashboard sign-in link (works once, within 15 minutes; \`hexhub dashboard\` makes another): ${link.url}\n`);
   if (options.open && !browserProblem()) {
-    openInBrowser(link.url, config.dataDir).catch((error: Error) => process.stderr.write(`hexhub: could not open a browser (${error.message}); open the link above yourself\n`));
+    openInBrowser(link.url, config.dataDir).catch((error: Error) =>
+      process.stderr.write(`hexhub: could not open a browser (${error.message}); open the link above yourself\n`),
+    );
   }
   let stopping = false;
   const stop = (signal: string) => {

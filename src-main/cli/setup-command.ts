@@ -15,8 +15,13 @@ function printState(state: SetupState): void {
   process.stdout.write(`mix (Hex):  ${state.mix.url}  [${state.mix.source}; ${mark(state.mix.pointsHere)}]\n`);
   process.stdout.write(`Hex API:    ${state.hexApi.url}  [${state.hexApi.source}; ${mark(state.hexApi.pointsHere)}]\n`);
   process.stdout.write(`rebar3:     ${state.rebar3.url}  [${state.rebar3.source}; ${mark(state.rebar3.pointsHere)}]\n`);
-  process.stdout.write(`shell (${state.shell}) now: ${Object.entries(state.environment).map(([k, v]) => `${k}=${v ?? '(unset)'}`).join(' ')}\n`);
-  for (const file of state.files) process.stdout.write(`  ${file.path}: ${file.mirrorUrl ? `sets ${file.mirrorUrl}` : file.exists ? 'no HexHub block' : 'does not exist'}\n`);
+  process.stdout.write(
+    `shell (${state.shell}) now: ${Object.entries(state.environment)
+      .map(([k, v]) => `${k}=${v ?? '(unset)'}`)
+      .join(' ')}\n`,
+  );
+  for (const file of state.files)
+    process.stdout.write(`  ${file.path}: ${file.mirrorUrl ? `sets ${file.mirrorUrl}` : file.exists ? 'no HexHub block' : 'does not exist'}\n`);
 }
 
 export async function setupCommand(options: ConfigOverrides & { mirrorUrl?: string; undo?: boolean; dryRun?: boolean }): Promise<void> {
@@ -31,9 +36,12 @@ export async function setupCommand(options: ConfigOverrides & { mirrorUrl?: stri
       return;
     }
     const { changes, backup } = await setup.applySetup({ ...(mirrorUrl !== undefined ? { mirrorUrl } : {}), dryRun: options.dryRun === true });
-    if (options.dryRun) return void process.stdout.write(changes.length ? `\nwould change:\n\n${changes.map((c) => c.diff).join('\n')}` : '\nnothing to change\n');
+    if (options.dryRun)
+      return void process.stdout.write(changes.length ? `\nwould change:\n\n${changes.map((c) => c.diff).join('\n')}` : '\nnothing to change\n');
     if (changes.length === 0) return void process.stdout.write('\neverything already points at this mirror\n');
-    process.stdout.write(`\nchanged:\n${changes.map((c) => `  ${c.path} (${c.why})`).join('\n')}\nprevious versions saved in ${backup}; \`hexhub setup --undo\` restores them\n`);
+    process.stdout.write(
+      `\nchanged:\n${changes.map((c) => `  ${c.path} (${c.why})`).join('\n')}\nprevious versions saved in ${backup}; \`hexhub setup --undo\` restores them\n`,
+    );
     process.stdout.write('open a new terminal (or log in again) for the shell variables to apply\n');
   } catch (error) {
     if (error instanceof ValidationError) fail(`--mirror-url: ${error.fields.mirrorUrl}`);

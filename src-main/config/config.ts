@@ -141,7 +141,8 @@ export function parseHttpUrl(value: unknown): string {
   if (url.search || url.hash) throw new Error(`must not have a query or fragment, got "${text}"`);
   if (url.username || url.password) throw new Error('must not contain credentials');
   // DNS limits: 253 characters in all, 63 per label (IP literals pass both).
-  if (url.hostname.length > 253 || url.hostname.split('.').some((label) => label.length > 63)) throw new Error(`"${url.hostname.slice(0, 80)}…" is not a valid host name`);
+  if (url.hostname.length > 253 || url.hostname.split('.').some((label) => label.length > 63))
+    throw new Error(`"${url.hostname.slice(0, 80)}…" is not a valid host name`);
   return url.toString().replace(/\/+$/, '');
 }
 
@@ -186,7 +187,9 @@ function parseHost(value: unknown): string {
 }
 
 /** The settings the dashboard may change: their variable, parser (`parseEnv` for the variable, where it differs) and default. */
-export const SETTINGS: { [K in SettingName]: { env: string; parse: (value: unknown) => Settings[K]; parseEnv?: (value: unknown) => Settings[K]; fallback: Settings[K] } } = {
+export const SETTINGS: {
+  [K in SettingName]: { env: string; parse: (value: unknown) => Settings[K]; parseEnv?: (value: unknown) => Settings[K]; fallback: Settings[K] };
+} = {
   upstreamUrl: { env: 'UPSTREAM_URL', parse: parseHttpUrl, fallback: 'https://repo.hex.pm' },
   timeoutMs: { env: 'UPSTREAM_TIMEOUT', parse: integer(1, 3_600_000), fallback: 30_000 },
   retryAttempts: { env: 'UPSTREAM_RETRY_ATTEMPTS', parse: integer(0, 20), fallback: 3 },
@@ -269,10 +272,12 @@ function storageConfig(env: Env, field: <T>(variable: string, value: unknown, pa
   if (kind !== 's3') throw new ConfigError('HEXHUB_STORAGE', `must be fs or s3, got "${kind}"`);
   const bucket = read(env, 'S3_BUCKET');
   // S3 bucket naming rules (lowercase letters, digits, dots, hyphens; 3 to 63 characters).
-  if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('S3_BUCKET', bucket ? `"${bucket}" is not a valid bucket name` : 'required when HEXHUB_STORAGE=s3');
+  if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new ConfigError('S3_BUCKET', bucket ? `"${bucket}" is not a valid bucket name` : 'required when HEXHUB_STORAGE=s3');
   const endpoint = read(env, 'S3_ENDPOINT');
   const prefix = (read(env, 'S3_PREFIX') ?? '').replace(/^\/+/, '');
-  if (prefix && !/^[A-Za-z0-9._\/-]{1,512}$/.test(prefix)) throw new ConfigError('S3_PREFIX', `"${prefix}" may only hold letters, digits, ".", "_", "-" and "/"`);
+  if (prefix && !/^[A-Za-z0-9._\/-]{1,512}$/.test(prefix))
+    throw new ConfigError('S3_PREFIX', `"${prefix}" may only hold letters, digits, ".", "_", "-" and "/"`);
   return {
     kind,
     bucket,

@@ -125,7 +125,11 @@ export class CacheAdmin {
     // Shared storage: the cap bounds this instance's local copies; the bucket keeps everything.
     if (this.storage.trimLocal) {
       if (capBytes === null) return { removed: 0, freedBytes: 0 };
-      return this.storage.trimLocal(capBytes, (key) => this.index.get(key)?.lastUsedAt ?? 0, (key) => this.store.inUse(key));
+      return this.storage.trimLocal(
+        capBytes,
+        (key) => this.index.get(key)?.lastUsedAt ?? 0,
+        (key) => this.store.inUse(key),
+      );
     }
     if (capBytes === null || this.evicting || this.catalog.evictableBytes <= capBytes) return { removed: 0, freedBytes: 0 };
     this.evicting = true;

@@ -47,18 +47,27 @@ function isStable(version: string): boolean {
 
 export async function searchCatalog(deps: CatalogSearchDeps, params: URLSearchParams): Promise<Term[]> {
   const { sort, order } = localSort(params.get('sort'));
-  const listing = deps.catalog.list({ q: (params.get('search') ?? '').trim().toLowerCase(), sort, order, page: pageOf(params.get('page')), pageSize: PAGE_SIZE });
+  const listing = deps.catalog.list({
+    q: (params.get('search') ?? '').trim().toLowerCase(),
+    sort,
+    order,
+    page: pageOf(params.get('page')),
+    pageSize: PAGE_SIZE,
+  });
   return Promise.all(listing.items.map((item) => packageDocument(deps, item.name, item.versions)));
 }
 
 async function packageDocument(deps: CatalogSearchDeps, name: string, cachedVersions: string[]): Promise<Term> {
   const record = await deps.registry.storedRecord(name).catch(() => undefined);
-  const releases = record ? [...record.releases].sort((a, b) => newestFirst(a.version, b.version)) : cachedVersions.map((version) => ({ version, retired: undefined, publishedAt: undefined }));
+  const releases = record
+    ? [...record.releases].sort((a, b) => newestFirst(a.version, b.version))
+    : cachedVersions.map((version) => ({ version, retired: undefined, publishedAt: undefined }));
   const url = `${deps.apiUrl}/packages/${name}`;
   // hex.pm's pages sit beside its API (https://hex.pm/api → https://hex.pm/packages/NAME).
   const site = deps.apiUrl.endsWith('/api') ? deps.apiUrl.slice(0, -'/api'.length) : undefined;
   const retirements: Record<string, Term> = {};
-  for (const release of releases) if (release.retired) retirements[release.version] = { reason: release.retired.reason, message: release.retired.message ?? null };
+  for (const release of releases)
+    if (release.retired) retirements[release.version] = { reason: release.retired.reason, message: release.retired.message ?? null };
   return {
     name,
     repository: 'hexpm',

@@ -118,7 +118,8 @@ export class Catalog {
   list(query: CacheListQuery): CacheListResponse {
     const errors: Record<string, string> = {};
     // A key given twice in the query string arrives as an array.
-    for (const [name, value] of Object.entries(query)) if (value !== undefined && typeof value !== 'string' && typeof value !== 'number') errors[name] = 'must be given once';
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined && typeof value !== 'string' && typeof value !== 'number') errors[name] = 'must be given once';
     if (Object.keys(errors).length) throw new QueryError(errors);
     const sort = query.sort ?? 'name';
     if (!SORT_FIELDS.includes(sort)) errors.sort = `must be one of ${SORT_FIELDS.join(', ')}`;

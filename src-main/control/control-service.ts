@@ -64,13 +64,19 @@ async function updateSettings(deps: ControlDeps, patch: SettingsPatch): Promise<
   // The upstream decides what every build on the machine gets: a change of its URL or key
   // is applied only as confirmed (the dashboard shows both fingerprints), and announced.
   const change = upstreamChange(config.upstream, withSettings(config, result.settings).upstream);
-  if (change && (confirmUpstreamChange?.url !== change.to.url || confirmUpstreamChange.fingerprint !== change.to.fingerprint)) throw new ConfirmationRequired(change);
+  if (change && (confirmUpstreamChange?.url !== change.to.url || confirmUpstreamChange.fingerprint !== change.to.fingerprint))
+    throw new ConfirmationRequired(change);
   await deps.config.apply(result.settings, Object.keys(fields));
   return deps.settings();
 }
 
 /** In process, the event stream is a subscription to the bus, opened with the same `hello` the HTTP stream sends. */
-async function followEvents(deps: ControlDeps, onEvent: (event: ServerEvent) => void, signal: AbortSignal, onState?: (connected: boolean) => void): Promise<void> {
+async function followEvents(
+  deps: ControlDeps,
+  onEvent: (event: ServerEvent) => void,
+  signal: AbortSignal,
+  onState?: (connected: boolean) => void,
+): Promise<void> {
   if (signal.aborted) return;
   const unsubscribe = deps.events.subscribe(onEvent);
   onState?.(true);

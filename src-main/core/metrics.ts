@@ -18,7 +18,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['kind', 'result'] as const,
       registers: [registry],
     }),
-    staleServes: new Counter({ name: 'hexhub_stale_serves_total', help: 'Stored copies served because the upstream was down or disabled', labelNames, registers: [registry] }),
+    staleServes: new Counter({
+      name: 'hexhub_stale_serves_total',
+      help: 'Stored copies served because the upstream was down or disabled',
+      labelNames,
+      registers: [registry],
+    }),
     upstreamErrors: new Counter({
       name: 'hexhub_upstream_errors_total',
       help: 'Failed upstream attempts (network, timeout, 5xx, verification)',

@@ -7,7 +7,9 @@ import { JSONFile } from 'lowdb/node';
 
 export class DataDirOwnerError extends Error {
   constructor(dir: string, owner: number, self: number) {
-    super(`the data dir ${dir} belongs to another user (uid ${owner}; you are uid ${self}): it could read the access token or change what is served, so HexHub will not use it. Use a data dir of your own (--data-dir, HEXHUB_DATA_DIR).`);
+    super(
+      `the data dir ${dir} belongs to another user (uid ${owner}; you are uid ${self}): it could read the access token or change what is served, so HexHub will not use it. Use a data dir of your own (--data-dir, HEXHUB_DATA_DIR).`,
+    );
     this.name = 'DataDirOwnerError';
   }
 }

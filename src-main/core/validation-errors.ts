@@ -16,7 +16,12 @@ export class ValidationError extends Problem {
 /** A malformed query, field by field (the cache listing's). */
 export class QueryError extends Problem {
   constructor(readonly fields: Record<string, string>) {
-    super('bad_request', Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; '));
+    super(
+      'bad_request',
+      Object.entries(fields)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; '),
+    );
   }
 }
 

@@ -6,7 +6,15 @@ import type { Prompts } from './tray-actions.js';
 export function dialogPrompts(dialog: Pick<Dialog, 'showMessageBox'>): Prompts {
   return {
     async confirm({ message, detail, confirmLabel }) {
-      const { response } = await dialog.showMessageBox({ type: 'question', message, detail, buttons: [confirmLabel, 'Cancel'], defaultId: 0, cancelId: 1, noLink: true });
+      const { response } = await dialog.showMessageBox({
+        type: 'question',
+        message,
+        detail,
+        buttons: [confirmLabel, 'Cancel'],
+        defaultId: 0,
+        cancelId: 1,
+        noLink: true,
+      });
       return response === 0;
     },
     async info(message, detail) {

@@ -61,8 +61,7 @@ export interface EngineHostDeps<E extends HostedEngine> {
 
 export type HostResult<E> =
   /** `url` is the mirror's URL (mirrorUrlOf): what the window, the tray and setup use. */
-  | { started: true; engine: E; config: Config; url: string }
-  | { started: false; reason: 'declined' | 'no-free-port'; port: number };
+  { started: true; engine: E; config: Config; url: string } | { started: false; reason: 'declined' | 'no-free-port'; port: number };
 
 function inUse(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | null)?.code === 'EADDRINUSE';
@@ -109,7 +108,8 @@ export function startupFailure(error: unknown, config?: Pick<Config, 'host' | 'p
   }
   if (error instanceof ConfigError) return { title: 'HexHub cannot start: a setting is not valid', detail: error.message };
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code === 'EACCES' && config) return { title: 'HexHub cannot start', detail: `It is not allowed to listen on ${config.host}:${config.port}; choose another HEXHUB_PORT.` };
+  if (code === 'EACCES' && config)
+    return { title: 'HexHub cannot start', detail: `It is not allowed to listen on ${config.host}:${config.port}; choose another HEXHUB_PORT.` };
   return { title: 'HexHub cannot start', detail: error instanceof Error ? error.message : String(error) };
 }
 

@@ -3,14 +3,7 @@
 // origin. A page that got into the window some other way (a file:// URL, another site after a
 // bug in the navigation policy) must not read the token or drive the app.
 import { messageOf } from '../../src-shared/problems.js';
-import type {
-  DesktopConnection,
-  IpcInvokeCalls,
-  IpcInvokeChannel,
-  IpcSyncCalls,
-  IpcSyncChannel,
-  IpcSyncReply,
-} from '../../src-shared/ipc-contract.js';
+import type { DesktopConnection, IpcInvokeCalls, IpcInvokeChannel, IpcSyncCalls, IpcSyncChannel, IpcSyncReply } from '../../src-shared/ipc-contract.js';
 import { IPC_CHANNELS } from '../../src-shared/ipc-contract.js';
 import { webUrl } from './navigation-policy.js';
 

@@ -68,7 +68,10 @@ if (claimSingleInstance(app, openDashboard)) {
   // `npm start` forwards Ctrl-C and SIGTERM: quit the normal way, so the engine stops cleanly.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
   // Not a top-level await: the ready event waits for the entry module to finish loading.
-  app.whenReady().then(run).catch((error: unknown) => fail(error));
+  app
+    .whenReady()
+    .then(run)
+    .catch((error: unknown) => fail(error));
 }
 
 // ---- The steps of a start, in order. ----
@@ -143,7 +146,12 @@ function appLoginItem() {
 }
 
 /** The tray, its menu's actions bound to the engine's Control, Electron's dialogs and the clipboard. */
-function createAppTray(engine: Engine, url: string, status: StatusResponse, preferences: ReturnType<typeof desktopPreferences>): { tray: Tray; controller: TrayController } {
+function createAppTray(
+  engine: Engine,
+  url: string,
+  status: StatusResponse,
+  preferences: ReturnType<typeof desktopPreferences>,
+): { tray: Tray; controller: TrayController } {
   const loginItem = appLoginItem();
   const tray = new Tray(trayIcon('running'));
   const controller: TrayController = createTrayController(
@@ -162,7 +170,11 @@ function createAppTray(engine: Engine, url: string, status: StatusResponse, pref
         openDashboard,
         clipboard,
         notify,
-        prewarm: { chooseFile: () => chooseLockFile(dialog), readFile: (path) => readFile(path, 'utf8'), started: (job) => notify('Pre-warm started', job.source) },
+        prewarm: {
+          chooseFile: () => chooseLockFile(dialog),
+          readFile: (path) => readFile(path, 'utf8'),
+          started: (job) => notify('Pre-warm started', job.source),
+        },
         loginItem: loginItem.item,
         setCloseToTray: (closeToTray) => preferences.setCloseToTray(closeToTray),
         refresh: () => controller.refresh(),
@@ -180,13 +192,10 @@ function createAppTray(engine: Engine, url: string, status: StatusResponse, pref
 /** The tray and the notifications follow the engine's events for the app's whole life. */
 function followEngine(engine: Engine, status: StatusResponse, tray: TrayController): void {
   const notifier = createNotifier(({ title, body }) => notify(title, body), status.upstream.reachable);
-  void engine.control.events(
-    (event) => {
-      tray.handle(event);
-      notifier.handle(event);
-    },
-    new AbortController().signal,
-  );
+  void engine.control.events((event) => {
+    tray.handle(event);
+    notifier.handle(event);
+  }, new AbortController().signal);
 }
 
 async function run(): Promise<void> {

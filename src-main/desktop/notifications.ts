@@ -26,8 +26,12 @@ export function jobNotification(job: JobView): NotificationContent | undefined {
 }
 
 export function upstreamChangeNotification(change: UpstreamChange): NotificationContent {
-  const key = change.from.fingerprint === change.to.fingerprint ? `same key ${change.to.fingerprint}` : `key ${change.to.fingerprint}, was ${change.from.fingerprint}`;
-  return { title: 'Upstream changed', body: `HexHub now mirrors ${change.to.url} (${key}); was ${change.from.url}. If you did not do this, change it back in Settings.` };
+  const key =
+    change.from.fingerprint === change.to.fingerprint ? `same key ${change.to.fingerprint}` : `key ${change.to.fingerprint}, was ${change.from.fingerprint}`;
+  return {
+    title: 'Upstream changed',
+    body: `HexHub now mirrors ${change.to.url} (${key}); was ${change.from.url}. If you did not do this, change it back in Settings.`,
+  };
 }
 
 export interface Notifier {

@@ -105,7 +105,10 @@ export async function prewarmFromLockFile(deps: PrewarmDeps): Promise<JobView | 
 }
 
 /** Offline mode through the engine's settings (saved like a change from the dashboard). */
-export async function setOffline(deps: { updateSettings(patch: { upstreamEnabled: boolean }): Promise<unknown>; prompts: Prompts }, offline: boolean): Promise<boolean> {
+export async function setOffline(
+  deps: { updateSettings(patch: { upstreamEnabled: boolean }): Promise<unknown>; prompts: Prompts },
+  offline: boolean,
+): Promise<boolean> {
   try {
     await deps.updateSettings({ upstreamEnabled: !offline });
     return true;
@@ -151,8 +154,11 @@ export function trayActions(deps: TrayActionDeps): TrayMenuActions {
         prompts: deps.prompts,
       }).catch(report('HEX_MIRROR setup failed')),
     prewarmFromLockFile: () =>
-      void prewarmFromLockFile({ ...deps.prewarm, prewarm: (request) => control.startPrewarm(request), prompts: deps.prompts }).catch(report('Pre-warm failed')),
-    setOffline: (offline) => void setOffline({ updateSettings: (patch) => control.updateSettings(patch), prompts: deps.prompts }, offline).catch(report('Offline mode')),
+      void prewarmFromLockFile({ ...deps.prewarm, prewarm: (request) => control.startPrewarm(request), prompts: deps.prompts }).catch(
+        report('Pre-warm failed'),
+      ),
+    setOffline: (offline) =>
+      void setOffline({ updateSettings: (patch) => control.updateSettings(patch), prompts: deps.prompts }, offline).catch(report('Offline mode')),
     setOpenAtLogin: (enabled) => {
       try {
         deps.loginItem.setEnabled(enabled);

@@ -110,7 +110,26 @@ export function buildMirror(config: LiveConfig, options: BuildOptions = {}): Mir
     metrics,
   });
   const jobs = new JobManager({ registry, releases, config: getConfig, log, publish: jobEvents(events), onTransfer: transfers.watch, signal: shutdown.signal });
-  const mirror: Mirror = { config, log, metrics, shutdown, events, store, index, storage, upstream, mutable, registry, artifacts, releases, catalog, admin, scrubber, jobs, startedAt: Date.now() };
+  const mirror: Mirror = {
+    config,
+    log,
+    metrics,
+    shutdown,
+    events,
+    store,
+    index,
+    storage,
+    upstream,
+    mutable,
+    registry,
+    artifacts,
+    releases,
+    catalog,
+    admin,
+    scrubber,
+    jobs,
+    startedAt: Date.now(),
+  };
   enforceSizeCap(mirror);
   return mirror;
 }

@@ -28,7 +28,8 @@ export async function openDataDir(mirror: Mirror, role: LockOwner['role']): Prom
  * shared storage, what other instances store shows up in this one's index, every sync interval.
  */
 export function reconcileInBackground({ config, storage, index, log }: Mirror): { stop(): Promise<unknown> } {
-  const reconcile = () => storage.reconcile(index).catch((error: Error) => log.error({ event: 'reconcile_failed', error: error.message }, 'cache reconciliation failed'));
+  const reconcile = () =>
+    storage.reconcile(index).catch((error: Error) => log.error({ event: 'reconcile_failed', error: error.message }, 'cache reconciliation failed'));
   let running: Promise<unknown> = reconcile();
   const { storage: kind } = config.current;
   const timer = kind.kind === 's3' ? setInterval(() => (running = running.then(reconcile)), kind.syncIntervalSeconds * 1000) : undefined;

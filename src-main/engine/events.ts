@@ -47,13 +47,20 @@ export function publishChanges(mirror: Mirror): void {
   upstream.onHealthChange(health);
   store.health.onChange((state) => {
     if (state.writable) log.info({ event: 'storage_recovered' }, 'the cache disk takes writes again; caching resumed');
-    else log.error({ event: 'storage_failed', reason: state.reason, error: state.lastError }, 'the cache disk refuses writes; passing downloads through without keeping them');
+    else
+      log.error(
+        { event: 'storage_failed', reason: state.reason, error: state.lastError },
+        'the cache disk refuses writes; passing downloads through without keeping them',
+      );
     void storageView(store, storage).then((view) => events.publish({ type: 'storage', storage: view }));
   });
   config.onChange(({ current, fields, upstreamChange: change }) => {
     log.info({ event: 'settings_changed', fields }, 'settings changed');
     if (change) {
-      log.warn({ event: 'upstream_identity_changed', from: change.from, to: change.to }, `upstream changed to ${change.to.url} (key ${change.to.fingerprint}); was ${change.from.url} (key ${change.from.fingerprint})`);
+      log.warn(
+        { event: 'upstream_identity_changed', from: change.from, to: change.to },
+        `upstream changed to ${change.to.url} (key ${change.to.fingerprint}); was ${change.from.url} (key ${change.from.fingerprint})`,
+      );
       events.publish({ type: 'upstream-identity', change, at: Date.now() });
     }
     events.publish({ type: 'settings', settings: settingsView(current, registry) });

@@ -9,7 +9,8 @@ import protobuf from 'protobufjs';
 
 const gunzipAsync = promisify(gunzip);
 
-const schema = protobuf.parse(`
+const schema = protobuf.parse(
+  `
 syntax = "proto2";
 package hex;
 message Signed { required bytes payload = 1; optional bytes signature = 2; }
@@ -55,7 +56,9 @@ message SecurityAdvisory {
   required string api_url = 6;
   repeated string aliases = 7;
 }
-`, { keepCase: true }).root;
+`,
+  { keepCase: true },
+).root;
 
 const T = {
   Signed: schema.lookupType('hex.Signed'),
@@ -123,7 +126,7 @@ export function loadPublicKey(pem: string): KeyObject {
  */
 export function parsePublicKeyPem(text: string): string {
   if (!/-----BEGIN [A-Z ]*KEY-----/.test(text)) throw new Error('expected PEM text of a public key (-----BEGIN PUBLIC KEY-----)');
-  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) throw new Error('this is a private key; give the repository\'s public key');
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) throw new Error("this is a private key; give the repository's public key");
   let key: KeyObject;
   try {
     key = createPublicKey({ key: text, format: 'pem' });
@@ -220,7 +223,12 @@ export function decodePackage(payload: Uint8Array): PackageRecord {
         ...(d.repository ? { repository: d.repository } : {}),
       })),
       ...(r.retired
-        ? { retired: { reason: RETIREMENT_REASONS[r.retired.reason] ?? `unknown(${r.retired.reason})`, ...(r.retired.message ? { message: r.retired.message } : {}) } }
+        ? {
+            retired: {
+              reason: RETIREMENT_REASONS[r.retired.reason] ?? `unknown(${r.retired.reason})`,
+              ...(r.retired.message ? { message: r.retired.message } : {}),
+            },
+          }
         : {}),
       ...(r.published_at?.seconds !== undefined ? { publishedAt: r.published_at.seconds } : {}),
     })),
@@ -252,10 +260,7 @@ export function decodeVersions(payload: Uint8Array): VersionsRecord {
   };
 }
 
-export type VerifiedRecord =
-  | { kind: 'package'; record: PackageRecord }
-  | { kind: 'names'; record: NamesRecord }
-  | { kind: 'versions'; record: VersionsRecord };
+export type VerifiedRecord = { kind: 'package'; record: PackageRecord } | { kind: 'names'; record: NamesRecord } | { kind: 'versions'; record: VersionsRecord };
 
 export interface Expectation {
   kind: RegistryKind;
@@ -310,9 +315,7 @@ export function encodePackage(record: PackageRecord): Buffer {
         app: d.app,
         ...(d.repository ? { repository: d.repository } : {}),
       })),
-      ...(r.retired
-        ? { retired: { reason: Math.max(0, RETIREMENT_REASONS.indexOf(r.retired.reason as never)), message: r.retired.message } }
-        : {}),
+      ...(r.retired ? { retired: { reason: Math.max(0, RETIREMENT_REASONS.indexOf(r.retired.reason as never)), message: r.retired.message } } : {}),
       published_at: toTimestamp(r.publishedAt),
     })),
   });

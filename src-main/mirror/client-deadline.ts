@@ -25,9 +25,12 @@ export async function withinClientDeadline<T>(work: Promise<T>, what: string, an
   if (until === undefined) return work;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      if (!answering()) reject(new Problem('upstream_timeout', `the upstream did not answer for ${what} in time; try again (the mirror keeps fetching it)`));
-    }, Math.max(0, until - Date.now()));
+    timer = setTimeout(
+      () => {
+        if (!answering()) reject(new Problem('upstream_timeout', `the upstream did not answer for ${what} in time; try again (the mirror keeps fetching it)`));
+      },
+      Math.max(0, until - Date.now()),
+    );
   });
   // The work's own failure, once nobody waits for it, must not surface as unhandled.
   work.catch(() => undefined);
@@ -46,7 +49,13 @@ export async function stillRunningAfter(work: Promise<unknown>, ms: number): Pro
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), ms)));
   try {
-    return await Promise.race([work.then(() => false as const, () => false as const), late]);
+    return await Promise.race([
+      work.then(
+        () => false as const,
+        () => false as const,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

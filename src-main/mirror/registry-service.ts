@@ -3,7 +3,15 @@
 import { messageOf } from '../../src-shared/problems.js';
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { keyFingerprint, loadPublicKey, RegistryError, verifyRegistryBody, type PackageRecord, type RegistryKind, type VerifiedRecord } from '../hex/registry.js';
+import {
+  keyFingerprint,
+  loadPublicKey,
+  RegistryError,
+  verifyRegistryBody,
+  type PackageRecord,
+  type RegistryKind,
+  type VerifiedRecord,
+} from '../hex/registry.js';
 import { Problem } from '../core/problem.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';

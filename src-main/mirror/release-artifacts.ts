@@ -109,7 +109,8 @@ export class ReleaseArtifacts {
   async tarballProblem(name: string, version: string): Promise<string | undefined> {
     if (await this.storedTarball(name, version)) return undefined;
     const known = await this.registry.peekRelease(name, version);
-    if (!known) return `no registry record verified with the current upstream key lists ${name} ${version}${this.upstream.enabled ? '' : ' (offline: it cannot be fetched to check)'}`;
+    if (!known)
+      return `no registry record verified with the current upstream key lists ${name} ${version}${this.upstream.enabled ? '' : ' (offline: it cannot be fetched to check)'}`;
     return `does not match the checksum in the registry record verified with the current upstream key (${known.outer ?? known.inner})`;
   }
 
@@ -119,7 +120,11 @@ export class ReleaseArtifacts {
   }
 
   private offline(key: string): Problem {
-    if (this.index.get(key)) return new Problem('unavailable', `the stored ${key} is not vouched for under the current upstream (its key or address changed), and it cannot be checked again while the upstream is disabled (offline mode)`);
+    if (this.index.get(key))
+      return new Problem(
+        'unavailable',
+        `the stored ${key} is not vouched for under the current upstream (its key or address changed), and it cannot be checked again while the upstream is disabled (offline mode)`,
+      );
     return new Problem('unavailable', `${key} is not cached and the upstream is disabled (offline mode)`);
   }
 

@@ -96,7 +96,8 @@ export class RevalidatingCache {
     }
     // An expired copy while the upstream is known to be down: the stored answer at once. (The
     // health probe notices when it is back; the next request then revalidates.)
-    if (entry && !options.force && this.upstream.unreachable) return this.stale(spec, entry, `upstream unreachable: ${this.upstream.health.lastError ?? 'no answer'}`);
+    if (entry && !options.force && this.upstream.unreachable)
+      return this.stale(spec, entry, `upstream unreachable: ${this.upstream.health.lastError ?? 'no answer'}`);
     // Its outcome is stored even when no client waits for it any more.
     const pending = this.flights.run(spec.key, () => this.refresh(spec, entry, foreign));
     // Nothing stored to fall back on: as long as the client can wait, then a 504 saying why.
@@ -120,7 +121,10 @@ export class RevalidatingCache {
     try {
       spec.onStored?.(await spec.verify(await readFile(this.store.path(spec.key)), {}));
     } catch (error) {
-      this.log.warn({ event: 'foreign_copy', key: spec.key, verifiedUnder: entry.trust ?? null, trust: spec.trust, error: messageOf(error) }, 'stored copy does not verify under the current upstream key; fetching it again');
+      this.log.warn(
+        { event: 'foreign_copy', key: spec.key, verifiedUnder: entry.trust ?? null, trust: spec.trust, error: messageOf(error) },
+        'stored copy does not verify under the current upstream key; fetching it again',
+      );
       return false;
     }
     this.index.annotate(entry, { trust: spec.trust });

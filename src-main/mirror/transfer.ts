@@ -115,7 +115,13 @@ export class Transfer {
    */
   private restore(): Promise<CacheEntry | undefined> {
     const { spec, deps } = this;
-    return restoreEntry(deps.storage, deps.index, spec.key, deps.log, (meta) => spec.kind !== 'tarball' || !spec.checksums?.outer || spec.checksums.outer === meta.sha256);
+    return restoreEntry(
+      deps.storage,
+      deps.index,
+      spec.key,
+      deps.log,
+      (meta) => spec.kind !== 'tarball' || !spec.checksums?.outer || spec.checksums.outer === meta.sha256,
+    );
   }
 
   /** Shows the transfer in the event stream, once: a revalidation only once there is a new body to download. */
@@ -151,7 +157,11 @@ export class Transfer {
     // body only if it changed.
     const ifNoneMatch = this.current?.upstreamEtag;
     const headers: Record<string, string> =
-      from > 0 ? { range: `bytes=${from}-`, ...(this.upstreamEtag ? { 'if-range': this.upstreamEtag } : {}) } : ifNoneMatch ? { 'if-none-match': ifNoneMatch } : {};
+      from > 0
+        ? { range: `bytes=${from}-`, ...(this.upstreamEtag ? { 'if-range': this.upstreamEtag } : {}) }
+        : ifNoneMatch
+          ? { 'if-none-match': ifNoneMatch }
+          : {};
     return this.deps.upstream.open(this.spec.url, { kind: this.spec.kind, headers, signal: this.deps.signal });
   }
 
@@ -165,7 +175,8 @@ export class Transfer {
     if (response.status !== 200) throw new Problem('upstream_failed', `upstream answered ${response.status} for ${spec.key}`);
     const length = Number(response.headers['content-length'] ?? NaN);
     this.total = Number.isFinite(length) ? length : undefined;
-    if (this.total !== undefined && this.total > spec.maxBytes) throw new Problem('upstream_failed', `upstream ${spec.key} is ${this.total} bytes, over the ${spec.maxBytes}-byte limit`);
+    if (this.total !== undefined && this.total > spec.maxBytes)
+      throw new Problem('upstream_failed', `upstream ${spec.key} is ${this.total} bytes, over the ${spec.maxBytes}-byte limit`);
     if (this.total !== undefined) this.view.totalBytes = this.total;
     this.upstreamEtag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
     this.lastModified = headerValue(response.headers['last-modified'], 100);
@@ -181,7 +192,14 @@ export class Transfer {
     const { spec } = this;
     const etag = spec.kind === 'tarball' ? (spec.checksums?.outer ? `"${spec.checksums.outer}"` : undefined) : this.upstreamEtag;
     if (!this.sink || etag === undefined) return undefined;
-    return { contentType: spec.contentType, contentLength: this.total, etag, cacheControl: spec.cacheControl, cacheState: 'MISS', lastModified: this.lastModified };
+    return {
+      contentType: spec.contentType,
+      contentLength: this.total,
+      etag,
+      cacheControl: spec.cacheControl,
+      cacheState: 'MISS',
+      lastModified: this.lastModified,
+    };
   }
 
   /** How much of a resumed answer to drop: what we have when the upstream ignored Range (a 200), nothing of the 206 asked for. */
@@ -209,7 +227,8 @@ export class Transfer {
       if (this.held) await this.sendLive(this.held);
       this.held = chunk;
     }
-    if (this.total !== undefined && this.received < this.total) throw new UpstreamError('network', `upstream body ended at ${this.received} of ${this.total} bytes`);
+    if (this.total !== undefined && this.received < this.total)
+      throw new UpstreamError('network', `upstream body ended at ${this.received} of ${this.total} bytes`);
   }
 
   private count(chunk: Buffer): void {
@@ -238,7 +257,10 @@ export class Transfer {
     if (!(error instanceof StorageError)) this.deps.store.health.failed(error);
     this.deps.metrics.storageWriteFailures.inc({ kind: this.spec.kind });
     if (!this.live()) throw notKept(this.deps.store, this.spec.key, error);
-    this.deps.log.warn({ event: 'storage_failed', key: this.spec.key, error: messageOf(error) }, 'cannot store; passing the download through without keeping it');
+    this.deps.log.warn(
+      { event: 'storage_failed', key: this.spec.key, error: messageOf(error) },
+      'cannot store; passing the download through without keeping it',
+    );
   }
 
   /** The client being streamed to: there, not answered otherwise, and its head known. */
@@ -270,7 +292,10 @@ export class Transfer {
     if (asUpstreamError(error) instanceof SlowBodyError) throw asUpstreamError(error);
     if (error instanceof Problem || attempt >= attempts || this.deps.signal.aborted) throw error;
     this.deps.metrics.upstreamErrors.inc({ kind: this.spec.kind, reason: 'body' });
-    this.deps.log.info({ event: 'upstream_resume', key: this.spec.key, received: this.received, total: this.total, error: messageOf(error) }, 'upstream body failed; resuming');
+    this.deps.log.info(
+      { event: 'upstream_resume', key: this.spec.key, received: this.received, total: this.total, error: messageOf(error) },
+      'upstream body failed; resuming',
+    );
     await sleep(backoffDelay(attempt + 1, delayMs), this.deps.signal);
   }
 
@@ -294,7 +319,10 @@ export class Transfer {
     // The release may have been replaced upstream (the edit window): refresh the record once.
     if (spec.refreshChecksums && (await this.matches(await spec.refreshChecksums().catch(() => undefined), sha256))) return;
     this.deps.metrics.verificationFailures.inc({ kind: spec.kind, reason: 'checksum' });
-    throw new Problem('upstream_failed', `refused upstream ${spec.key}: SHA-256 ${sha256} does not match the registry checksum ${spec.checksums?.outer ?? spec.checksums?.inner ?? '(none)'}`);
+    throw new Problem(
+      'upstream_failed',
+      `refused upstream ${spec.key}: SHA-256 ${sha256} does not match the registry checksum ${spec.checksums?.outer ?? spec.checksums?.inner ?? '(none)'}`,
+    );
   }
 
   private async matches(sums: ReleaseChecksums | undefined, sha256: string): Promise<boolean> {
@@ -326,15 +354,33 @@ export class Transfer {
     const { spec, deps } = this;
     const now = Date.now();
     const upstreamEtag = this.upstreamEtag;
-    const meta: StoredMeta = { size: this.received, sha256, ...(spec.kind === 'docs' && upstreamEtag ? { etag: upstreamEtag } : {}), ...(upstreamEtag ? { upstreamEtag } : {}), fetchedAt: now };
+    const meta: StoredMeta = {
+      size: this.received,
+      sha256,
+      ...(spec.kind === 'docs' && upstreamEtag ? { etag: upstreamEtag } : {}),
+      ...(upstreamEtag ? { upstreamEtag } : {}),
+      fetchedAt: now,
+    };
     // A revalidated object replaces the stored one; a first fetch never overwrites another's.
-    if (this.spooling) await deps.storage.persist(this.temp.path, spec.key, meta, { immutable: !this.current }).catch((error: unknown) => this.stopSpooling(error));
+    if (this.spooling)
+      await deps.storage.persist(this.temp.path, spec.key, meta, { immutable: !this.current }).catch((error: unknown) => this.stopSpooling(error));
     if (!this.spooling) return this.passedThrough();
-    const entry: CacheEntry = { ...describeKey(spec.key), ...meta, trust: spec.trust, ...(this.lastModified !== undefined ? { lastModified: this.lastModified } : {}), validatedAt: now, lastUsedAt: now, hits: 0 };
+    const entry: CacheEntry = {
+      ...describeKey(spec.key),
+      ...meta,
+      trust: spec.trust,
+      ...(this.lastModified !== undefined ? { lastModified: this.lastModified } : {}),
+      validatedAt: now,
+      lastUsedAt: now,
+      hits: 0,
+    };
     deps.index.put(spec.key, entry);
     if (this.current) deps.metrics.revalidations.inc({ kind: spec.kind, result: 'changed' });
     if (this.endLive()) deps.metrics.bytesServed.inc({ kind: spec.kind }, this.received);
-    deps.log.info({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'stored', bytes: this.received, ms: this.elapsedMs() }, 'upstream stored');
+    deps.log.info(
+      { event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'stored', bytes: this.received, ms: this.elapsedMs() },
+      'upstream stored',
+    );
     if (this.announced) deps.listener?.ended(this.view, 'stored');
     return entry;
   }
@@ -343,7 +389,10 @@ export class Transfer {
     const { spec, deps } = this;
     this.endLive();
     deps.metrics.bytesServed.inc({ kind: spec.kind }, this.received);
-    deps.log.warn({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'passed_through', bytes: this.received, ms: this.elapsedMs() }, 'upstream passed through, not stored');
+    deps.log.warn(
+      { event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'passed_through', bytes: this.received, ms: this.elapsedMs() },
+      'upstream passed through, not stored',
+    );
     if (this.announced) deps.listener?.ended(this.view, 'passed', 'not kept: the cache disk is full or not writable');
     return undefined;
   }
@@ -355,7 +404,10 @@ export class Transfer {
     this.temp.stream.destroy();
     await deps.store.discard(this.temp.path);
     const outcome = toProblem(error, spec.key);
-    deps.log.warn({ event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'failed', problem: outcome.kind, error: outcome.message, ms: this.elapsedMs() }, 'upstream fetch failed');
+    deps.log.warn(
+      { event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'failed', problem: outcome.kind, error: outcome.message, ms: this.elapsedMs() },
+      'upstream fetch failed',
+    );
     this.sink?.abort(outcome);
     if (this.announced) deps.listener?.ended(this.view, 'failed', outcome.message);
     return outcome;

@@ -48,7 +48,6 @@ class Lexer extends TextCursor {
     return new ElixirSyntaxError(reason, line, column);
   }
 
-
   private skipSpaceAndComments(): void {
     for (;;) {
       const ch = this.peek();
@@ -231,21 +230,49 @@ class Lexer extends TextCursor {
       if (this.pos >= this.text.length) this.fail('unterminated string', start);
       const e = this.advance();
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 's': out += ' '; break;
-        case '0': out += '\0'; break;
-        case 'a': out += '\x07'; break;
-        case 'b': out += '\b'; break;
-        case 'd': out += '\x7f'; break;
-        case 'e': out += '\x1b'; break;
-        case 'f': out += '\f'; break;
-        case 'v': out += '\v'; break;
-        case '\n': break; // backslash-newline: line continuation
-        case 'x': out += this.codePointEscape(escLoc, 'x'); break;
-        case 'u': out += this.codePointEscape(escLoc, 'u'); break;
-        default: out += e; // \\ \" \' \# and unknown escapes stand for the character itself
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 's':
+          out += ' ';
+          break;
+        case '0':
+          out += '\0';
+          break;
+        case 'a':
+          out += '\x07';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'd':
+          out += '\x7f';
+          break;
+        case 'e':
+          out += '\x1b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        case '\n':
+          break; // backslash-newline: line continuation
+        case 'x':
+          out += this.codePointEscape(escLoc, 'x');
+          break;
+        case 'u':
+          out += this.codePointEscape(escLoc, 'u');
+          break;
+        default:
+          out += e; // \\ \" \' \# and unknown escapes stand for the character itself
       }
     }
   }

@@ -35,15 +35,41 @@ type Token =
 
 // Reserved words cannot be bare atoms (erl_scan); they must be quoted.
 const RESERVED = new Set([
-  'after', 'and', 'andalso', 'band', 'begin', 'bnot', 'bor', 'bsl', 'bsr', 'bxor', 'case', 'catch', 'cond', 'div',
-  'else', 'end', 'fun', 'if', 'let', 'maybe', 'not', 'of', 'or', 'orelse', 'receive', 'rem', 'try', 'when', 'xor',
+  'after',
+  'and',
+  'andalso',
+  'band',
+  'begin',
+  'bnot',
+  'bor',
+  'bsl',
+  'bsr',
+  'bxor',
+  'case',
+  'catch',
+  'cond',
+  'div',
+  'else',
+  'end',
+  'fun',
+  'if',
+  'let',
+  'maybe',
+  'not',
+  'of',
+  'or',
+  'orelse',
+  'receive',
+  'rem',
+  'try',
+  'when',
+  'xor',
 ]);
 
 class Lexer extends TextCursor {
   protected error(reason: string, line: number, column: number): Error {
     return new ErlangSyntaxError(reason, line, column);
   }
-
 
   tokenize(): Token[] {
     const tokens: Token[] = [];
@@ -164,15 +190,24 @@ class Lexer extends TextCursor {
     if (this.pos >= this.text.length) this.fail('unterminated escape sequence', loc);
     const e = this.advance();
     switch (e) {
-      case 'b': return '\b';
-      case 'd': return '\x7f';
-      case 'e': return '\x1b';
-      case 'f': return '\f';
-      case 'n': return '\n';
-      case 'r': return '\r';
-      case 's': return ' ';
-      case 't': return '\t';
-      case 'v': return '\v';
+      case 'b':
+        return '\b';
+      case 'd':
+        return '\x7f';
+      case 'e':
+        return '\x1b';
+      case 'f':
+        return '\f';
+      case 'n':
+        return '\n';
+      case 'r':
+        return '\r';
+      case 's':
+        return ' ';
+      case 't':
+        return '\t';
+      case 'v':
+        return '\v';
       case '^': {
         const c = this.advance();
         if (c === '') this.fail('unterminated escape sequence', loc);

@@ -78,7 +78,8 @@ export class JobManager {
   async start(request: PrewarmRequest): Promise<JobView> {
     const concurrency = request.concurrency ?? this.deps.config().prewarmConcurrency;
     const fields: Record<string, string> = {};
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) fields.concurrency = `must be a whole number from 1 to ${MAX_CONCURRENCY}`;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)
+      fields.concurrency = `must be a whole number from 1 to ${MAX_CONCURRENCY}`;
     if (!request.lockfile === !request.packages) fields.request = 'give either a lock file or a list of packages';
     let plan: (() => Promise<void>) | undefined;
     let source = '';
@@ -111,7 +112,7 @@ export class JobManager {
       try {
         if (!Array.isArray(request.packages) || request.packages.length === 0) throw new Error('give at least one package name');
         const wanted = parsePackageArgs(request.packages.map(String));
-        source = wanted.map((w) => (w.version ?? w.requirement ? `${w.name}@${w.version ?? w.requirement}` : w.name)).join(', ');
+        source = wanted.map((w) => ((w.version ?? w.requirement) ? `${w.name}@${w.version ?? w.requirement}` : w.name)).join(', ');
         plan = () => this.planFromNames(job, wanted);
       } catch (error) {
         fields.packages = messageOf(error);
@@ -162,10 +163,16 @@ export class JobManager {
   private async checkLock(job: Job, item: JobItem, entry: LockEntry): Promise<void> {
     const sums = await this.deps.registry.release(item.name, item.version);
     if (entry.outerChecksum && sums.outer && entry.outerChecksum !== sums.outer) {
-      job.view.problems.push({ name: item.name, reason: `${item.version}: lock outer checksum ${entry.outerChecksum} differs from the registry's ${sums.outer}` });
+      job.view.problems.push({
+        name: item.name,
+        reason: `${item.version}: lock outer checksum ${entry.outerChecksum} differs from the registry's ${sums.outer}`,
+      });
     }
     if (entry.innerChecksum && entry.innerChecksum !== sums.inner.toLowerCase()) {
-      job.view.problems.push({ name: item.name, reason: `${item.version}: lock inner checksum ${entry.innerChecksum} differs from the registry's ${sums.inner.toLowerCase()}` });
+      job.view.problems.push({
+        name: item.name,
+        reason: `${item.version}: lock inner checksum ${entry.innerChecksum} differs from the registry's ${sums.inner.toLowerCase()}`,
+      });
     }
   }
 

@@ -166,7 +166,7 @@ class Resolver {
   /** Step 1: each request becomes a constraint on its package (or a problem). */
   request(requests: ResolveRequest[]): void {
     for (const request of requests) {
-      const label = request.version ?? request.requirement ? `${request.name}@${request.version ?? request.requirement}` : request.name;
+      const label = (request.version ?? request.requirement) ? `${request.name}@${request.version ?? request.requirement}` : request.name;
       const invalid = (reason: string) => this.problems.push({ name: request.name, kind: 'invalid-request', reason: `${JSON.stringify(label)}: ${reason}` });
       if (!isPackageName(request.name)) {
         invalid('invalid package name');
@@ -357,7 +357,11 @@ class Resolver {
     const live = this.liveConstraints(name);
     const selection = this.selected.get(name);
     if (this.frozen.has(name)) {
-      this.problems.push({ name, kind: 'unstable', reason: `selection kept changing; stopped at ${selection?.release.version ?? 'nothing'} after ${this.maxReselections} changes` });
+      this.problems.push({
+        name,
+        kind: 'unstable',
+        reason: `selection kept changing; stopped at ${selection?.release.version ?? 'nothing'} after ${this.maxReselections} changes`,
+      });
     }
     if (!selection) {
       this.reportUnselected(name, live);

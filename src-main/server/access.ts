@@ -114,7 +114,8 @@ export class AccessGuard {
 
   /** Loopback peers only, whatever the listen address. */
   checkPeer(req: IncomingMessage): void {
-    if (!isLoopbackAddress(req.socket.remoteAddress)) throw new Problem('forbidden', 'the control API and dashboard answer only on this machine (a loopback address)');
+    if (!isLoopbackAddress(req.socket.remoteAddress))
+      throw new Problem('forbidden', 'the control API and dashboard answer only on this machine (a loopback address)');
   }
 
   /** A Host naming this server: a page reached through a rebinding name has its own. */

@@ -25,7 +25,16 @@ export const PASS_THROUGH_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DEL
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 /** Request headers the API reads. Not Cookie, Origin, Host, hop-by-hop ones or the mirror's own. */
-const REQUEST_HEADERS = new Set(['accept', 'accept-language', 'authorization', 'content-type', 'content-length', 'user-agent', 'if-none-match', 'if-modified-since']);
+const REQUEST_HEADERS = new Set([
+  'accept',
+  'accept-language',
+  'authorization',
+  'content-type',
+  'content-length',
+  'user-agent',
+  'if-none-match',
+  'if-modified-since',
+]);
 /** Response headers passed back (plus Hex's x-hex-* and the rate limit's x-ratelimit-*). Not Set-Cookie, not CORS. */
 const RESPONSE_HEADERS = new Set([
   'content-type',
@@ -106,7 +115,8 @@ export async function passThrough(req: IncomingMessage, res: ServerResponse, dep
   const base = deps.apiUrl();
   const url = base + target;
   // The URL as the client library will read it must still be under the API's base.
-  if (!new URL(url).href.startsWith(`${new URL(base).href}`)) throw new Problem('not_found', `"${(req.url ?? '').slice(0, 200)}" is not an API path the mirror passes on`);
+  if (!new URL(url).href.startsWith(`${new URL(base).href}`))
+    throw new Problem('not_found', `"${(req.url ?? '').slice(0, 200)}" is not an API path the mirror passes on`);
   const path = target.split('?', 1)[0]!;
   if (!deps.upstream.enabled) throw new Problem('unavailable', `the upstream is disabled (offline mode): ${method} /api${path.slice(0, 200)} needs hex.pm`);
 
@@ -131,7 +141,10 @@ export async function passThrough(req: IncomingMessage, res: ServerResponse, dep
 
   const started = performance.now();
   const log = (outcome: string, extra: Record<string, unknown>) =>
-    deps.log.info({ event: 'api_pass_through', method, path: path.slice(0, 200), outcome, ms: Math.round(performance.now() - started), ...extra }, 'API request passed through');
+    deps.log.info(
+      { event: 'api_pass_through', method, path: path.slice(0, 200), outcome, ms: Math.round(performance.now() - started), ...extra },
+      'API request passed through',
+    );
   // The client going away ends the upstream request too.
   const gone = new AbortController();
   res.once('close', () => gone.abort());

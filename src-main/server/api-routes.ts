@@ -11,36 +11,20 @@
 //   whose answers depend on the caller's credentials.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
-import type { Config } from '../config/config.js';
-import type { Catalog } from '../control/catalog.js';
 import { isPackageName, isVersion } from '../hex/names.js';
 import { Problem } from '../core/problem.js';
-import type { Metrics } from '../core/metrics.js';
 import { sendError } from './respond.js';
-import type { BlobStore } from '../store/blob-store.js';
-import type { CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
-import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { PASS_THROUGH_METHODS, passThrough } from './api-pass-through.js';
 import { ApiSearch } from './api-search.js';
 import { API_TYPES, isApiType, keptApiHeaders, variantOf } from '../mirror/api-types.js';
 import { upstreamBase } from '../mirror/provenance.js';
-import type { RegistryService } from '../mirror/registry-service.js';
-import { VerificationError, type MutableSpec, type RevalidatingCache } from '../mirror/revalidating-cache.js';
+import { VerificationError, type MutableSpec } from '../mirror/revalidating-cache.js';
+import type { RepositoryDeps } from './repository-routes.js';
 import type { RouteKit } from './route-kit.js';
 
-export interface ApiDeps {
-  config: () => Config;
-  registry: RegistryService;
-  mutable: RevalidatingCache;
-  store: BlobStore;
-  index: CacheIndex;
-  catalog: Catalog;
-  upstream: UpstreamClient;
-  metrics: Metrics;
-  log: Logger;
-}
+/** What the API routes need of the repository routes' dependencies. */
+export type ApiDeps = Omit<RepositoryDeps, 'releases'>;
 
 export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps, kit: RouteKit): void {
   const { log } = deps;
@@ -63,7 +47,12 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps, kit: Rout
       label: version === undefined ? `package ${name}` : `release ${name} ${version}`,
       keep: (headers) => keptApiHeaders(headers, contentType),
     };
-    await kit.serveCached(req, res, () => deps.mutable.get(spec), { kind: 'api', contentType, cacheControl: `public, max-age=${deps.config().registryTtlSeconds}`, vary: 'accept' });
+    await kit.serveCached(req, res, () => deps.mutable.get(spec), {
+      kind: 'api',
+      contentType,
+      cacheControl: `public, max-age=${deps.config().registryTtlSeconds}`,
+      vary: 'accept',
+    });
   }
 
   // hexpm's own repository under /api/repos/hexpm/ is the same resource as without the prefix.

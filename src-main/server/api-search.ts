@@ -48,7 +48,8 @@ export function searchKey(variant: ApiVariant, params: URLSearchParams): string 
 
 /** Why the upstream's failure is a reason to answer from the catalog, or undefined when it is not. */
 function offlineReason(error: unknown): string | undefined {
-  if (error instanceof UpstreamError) return error.reason === 'too_large' || error.reason === 'redirect' || error.reason === 'aborted' ? undefined : error.message;
+  if (error instanceof UpstreamError)
+    return error.reason === 'too_large' || error.reason === 'redirect' || error.reason === 'aborted' ? undefined : error.message;
   // The client's deadline passed while the upstream kept it waiting.
   if (error instanceof Problem && error.kind === 'upstream_timeout') return 'the upstream did not answer in time';
   return undefined;
@@ -133,7 +134,8 @@ export class ApiSearch {
       maxBytes: MAX_ANSWER_BYTES,
     });
     const contentType = headerValue(response.headers['content-type']);
-    if (response.status === 200 && !isApiType(contentType, type)) throw new Problem('upstream_failed', `package search: the upstream API answered ${contentType ?? 'without a Content-Type'}, expected ${type}`);
+    if (response.status === 200 && !isApiType(contentType, type))
+      throw new Problem('upstream_failed', `package search: the upstream API answered ${contentType ?? 'without a Content-Type'}, expected ${type}`);
     // Anything else (a refused parameter, a rate limit) is the upstream's answer, passed on as it is.
     return { status: response.status, headers: apiAnswerHeaders(response.headers), body: response.body };
   }

@@ -35,7 +35,8 @@ function sendError(error: unknown, reply: FastifyReply, log: Logger): FastifyRep
   if (error instanceof Problem) return send(error);
   // fastify's own refusals of a request it could not parse.
   const e = error as { statusCode?: number; message?: string; code?: string };
-  if (e.statusCode && e.statusCode < 500) return send(new Problem(e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'too_large' : 'bad_request', e.message ?? 'bad request'));
+  if (e.statusCode && e.statusCode < 500)
+    return send(new Problem(e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'too_large' : 'bad_request', e.message ?? 'bad request'));
   log.error({ err: error }, 'control API error');
   return send(new Problem('internal', 'internal error'));
 }
@@ -88,7 +89,14 @@ export function registerControlRoutes(app: FastifyInstance, deps: ControlRouteDe
           method,
           url,
           handler: (request) =>
-            call.apply(control, receive({ params: (request.params ?? {}) as ReceivedRequest['params'], query: (request.query ?? {}) as ReceivedRequest['query'], body: request.body })),
+            call.apply(
+              control,
+              receive({
+                params: (request.params ?? {}) as ReceivedRequest['params'],
+                query: (request.query ?? {}) as ReceivedRequest['query'],
+                body: request.body,
+              }),
+            ),
         });
       }
       registerEventStream(api, control);

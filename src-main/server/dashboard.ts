@@ -55,15 +55,17 @@ const SIGN_IN_HELP =
   '<p>in a terminal on this machine (add <code>--data-dir DIR</code> if the mirror uses another data dir). <code>hexhub serve</code> also prints one when it starts.</p>';
 
 export async function registerDashboard(app: FastifyInstance, guard: AccessGuard, sessions: DashboardSessions): Promise<void> {
-  const checked = (check: (req: FastifyRequest['raw']) => void, handler: (request: FastifyRequest, reply: FastifyReply) => unknown) => async (request: FastifyRequest, reply: FastifyReply) => {
-    try {
-      check(request.raw);
-    } catch (error) {
-      const e = error as Problem;
-      return reply.code(STATUS_OF[e.kind]).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${e.message}\n`);
-    }
-    return handler(request, reply);
-  };
+  const checked =
+    (check: (req: FastifyRequest['raw']) => void, handler: (request: FastifyRequest, reply: FastifyReply) => unknown) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      try {
+        check(request.raw);
+      } catch (error) {
+        const e = error as Problem;
+        return reply.code(STATUS_OF[e.kind]).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${e.message}\n`);
+      }
+      return handler(request, reply);
+    };
 
   // A link opened from a terminal, a file or another application arrives as a cross-site
   // navigation, so only the peer and the Host are checked here; the code is the credential.
@@ -80,7 +82,9 @@ export async function registerDashboard(app: FastifyInstance, guard: AccessGuard
         // The page secret rides in the fragment, which the browser never sends anywhere.
         if (session) {
           const target = `/#${SESSION_FRAGMENT}=${session.secret}`;
-          return reply.header('set-cookie', session.setCookie).send(plainPage('Signed in', `<p>Opening the <a href="${target}">HexHub dashboard</a>…</p>`, target));
+          return reply
+            .header('set-cookie', session.setCookie)
+            .send(plainPage('Signed in', `<p>Opening the <a href="${target}">HexHub dashboard</a>…</p>`, target));
         }
         // The secret is not handed out again: whoever holds only the cookie must not get it here.
         if (guard.hasSession(request.raw)) return reply.send(plainPage('Already signed in', '<p>Opening the <a href="/">HexHub dashboard</a>…</p>', '/'));
@@ -91,7 +95,13 @@ export async function registerDashboard(app: FastifyInstance, guard: AccessGuard
 
   const dir = rendererDir();
   if (!dir) {
-    app.get('/', checked((req) => guard.checkOrigin(req), async (_request, reply) => reply.type('text/plain; charset=utf-8').send('HexHub mirror is running. The dashboard is not built: run `npm run build`.\n')));
+    app.get(
+      '/',
+      checked(
+        (req) => guard.checkOrigin(req),
+        async (_request, reply) => reply.type('text/plain; charset=utf-8').send('HexHub mirror is running. The dashboard is not built: run `npm run build`.\n'),
+      ),
+    );
     return;
   }
   const html = await readFile(`${dir}index.html`, 'utf8');

@@ -11,7 +11,10 @@ import type { ObjectStorage } from '../store/object-storage.js';
 /** A burst of probes from several balancers costs one storage round trip. */
 const PING_CACHE_MS = 2000;
 
-export function registerHealthRoutes(app: FastifyInstance, deps: { storage: ObjectStorage; storageWritable: () => boolean; upstream: () => UpstreamHealthView }): void {
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: { storage: ObjectStorage; storageWritable: () => boolean; upstream: () => UpstreamHealthView },
+): void {
   let last: { at: number; error?: string } | undefined;
   const storageError = async (): Promise<string | undefined> => {
     // Only a success is reused, and not once a write has failed since.

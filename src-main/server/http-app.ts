@@ -90,11 +90,19 @@ export function createHttpApp(metrics: Metrics, fastPath?: FastPath, overrides: 
     return metrics.registry.metrics();
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).headers({ 'cache-control': 'no-store', ...REPOSITORY_HEADERS }).type('text/plain; charset=utf-8').send(`not found: ${request.url.slice(0, 200)}\n`);
+    reply
+      .code(404)
+      .headers({ 'cache-control': 'no-store', ...REPOSITORY_HEADERS })
+      .type('text/plain; charset=utf-8')
+      .send(`not found: ${request.url.slice(0, 200)}\n`);
   });
   app.setErrorHandler((error, _request, reply) => {
     const status = (error as { statusCode?: number }).statusCode ?? 500;
-    reply.code(status >= 400 ? status : 500).headers({ 'cache-control': 'no-store', ...REPOSITORY_HEADERS }).type('text/plain; charset=utf-8').send(`${status < 500 ? messageOf(error) : 'internal error'}\n`);
+    reply
+      .code(status >= 400 ? status : 500)
+      .headers({ 'cache-control': 'no-store', ...REPOSITORY_HEADERS })
+      .type('text/plain; charset=utf-8')
+      .send(`${status < 500 ? messageOf(error) : 'internal error'}\n`);
   });
   return app;
 }

@@ -82,11 +82,16 @@ function registerUpstreamFileRoutes(kit: RouteKit, { mutable, config }: Reposito
     }
   };
   kit.get('/public_key', (req, res) =>
-    kit.serveCached(req, res, () => mutable.get(kit.mutableSpec(keys.publicKey(), 'public_key', upstreamBase('public_key', config().upstream), '/public_key', verifyPublicKey)), {
-      kind: 'public_key',
-      contentType: 'text/plain; charset=utf-8',
-      cacheControl: 'public, max-age=86400',
-    }),
+    kit.serveCached(
+      req,
+      res,
+      () => mutable.get(kit.mutableSpec(keys.publicKey(), 'public_key', upstreamBase('public_key', config().upstream), '/public_key', verifyPublicKey)),
+      {
+        kind: 'public_key',
+        contentType: 'text/plain; charset=utf-8',
+        cacheControl: 'public, max-age=86400',
+      },
+    ),
   );
 
   kit.get('/installs/*', async (req, res, params) => {
@@ -94,6 +99,10 @@ function registerUpstreamFileRoutes(kit: RouteKit, { mutable, config }: Reposito
     if (!safeSegments(segments)) throw new Problem('not_found', `"/installs/${params['*']}" is not an installs path`);
     const key = keys.installs(segments);
     const spec = () => kit.mutableSpec(key, 'installs', upstreamBase('installs', config().upstream), `/installs/${segments.join('/')}`, () => undefined);
-    await kit.serveCached(req, res, () => mutable.get(spec()), { kind: 'installs', contentType: key.endsWith('.csv') ? 'text/csv' : OCTET, cacheControl: `public, max-age=${config().registryTtlSeconds}` });
+    await kit.serveCached(req, res, () => mutable.get(spec()), {
+      kind: 'installs',
+      contentType: key.endsWith('.csv') ? 'text/csv' : OCTET,
+      cacheControl: `public, max-age=${config().registryTtlSeconds}`,
+    });
   });
 }

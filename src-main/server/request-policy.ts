@@ -30,6 +30,11 @@ export function applyRequestPolicy(app: FastifyInstance, guard: AccessGuard, opt
     } else {
       refusal = crossSiteReason(request.raw);
     }
-    if (refusal) return reply.code(403).headers({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).type('text/plain; charset=utf-8').send(`${refusal}\n`);
+    if (refusal)
+      return reply
+        .code(403)
+        .headers({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+        .type('text/plain; charset=utf-8')
+        .send(`${refusal}\n`);
   });
 }

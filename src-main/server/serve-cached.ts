@@ -31,12 +31,20 @@ export interface Serving {
  * streamed live) and resolve to nothing. When the stored file turns out damaged, `find` is
  * asked once more: with the file dropped, it fetches it again.
  */
-export async function serveCached(deps: ServeDeps, req: IncomingMessage, res: ServerResponse, find: () => Promise<CachedCopy | undefined>, how: Serving): Promise<void> {
+export async function serveCached(
+  deps: ServeDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  find: () => Promise<CachedCopy | undefined>,
+  how: Serving,
+): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const copy = await find();
     if (!copy) return;
     const answer = answerFor(copy, how);
-    const { sent, bytes } = copy.unstored ? sendBody(req, res, copy.entry, copy.unstored, answer) : await sendStored(req, res, deps.store, copy.key, copy.entry, answer);
+    const { sent, bytes } = copy.unstored
+      ? sendBody(req, res, copy.entry, copy.unstored, answer)
+      : await sendStored(req, res, deps.store, copy.key, copy.entry, answer);
     if (sent) {
       count(deps, copy, how.kind, bytes);
       return;

@@ -184,8 +184,13 @@ async function linkTarget(path: string): Promise<string> {
     return await realpath(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new LinkProblem(`${path} is a symbolic link to ${await readlink(path)}, which does not exist`, 'create that file or remove the link, then run setup again');
-    if (code === 'ELOOP') throw new LinkProblem(`${path} is a symbolic link that loops (or has too many levels of links)`, 'fix the link, then run setup again');
+    if (code === 'ENOENT')
+      throw new LinkProblem(
+        `${path} is a symbolic link to ${await readlink(path)}, which does not exist`,
+        'create that file or remove the link, then run setup again',
+      );
+    if (code === 'ELOOP')
+      throw new LinkProblem(`${path} is a symbolic link that loops (or has too many levels of links)`, 'fix the link, then run setup again');
     throw error;
   }
 }
@@ -222,7 +227,9 @@ async function planChanges(given: SetupContext): Promise<PlannedChange[]> {
   if (login && !KNOWN_SHELLS.has(login)) {
     const repository = VARIABLES.filter((name) => name !== 'HEX_API_URL').join(', ');
     const api = apiUrlOf(ctx.mirrorUrl);
-    problems.push(`your login shell is ${login}, which setup does not know: set ${repository} to ${ctx.mirrorUrl}${api ? ` and HEX_API_URL to ${api}` : ''} in its startup file yourself`);
+    problems.push(
+      `your login shell is ${login}, which setup does not know: set ${repository} to ${ctx.mirrorUrl}${api ? ` and HEX_API_URL to ${api}` : ''} in its startup file yourself`,
+    );
   }
   const changes: PlannedChange[] = [];
   const seen = new Set<string>();
@@ -240,7 +247,9 @@ async function planChanges(given: SetupContext): Promise<PlannedChange[]> {
       problems.push(error instanceof ProfileError || error instanceof LinkProblem ? error.message : `${path}: ${messageOf(error)}`);
     }
   };
-  await consider(hexConfigPath(ctx.env, home), 'Hex (mix) mirror_url and api_url', 'mirror_url and api_url entries', (text) => withMirror(text, ctx.mirrorUrl, apiUrlOf(ctx.mirrorUrl)));
+  await consider(hexConfigPath(ctx.env, home), 'Hex (mix) mirror_url and api_url', 'mirror_url and api_url entries', (text) =>
+    withMirror(text, ctx.mirrorUrl, apiUrlOf(ctx.mirrorUrl)),
+  );
   for (const target of profileTargets(ctx.env, shells(ctx), existsSync, home)) {
     await consider(target.path, target.why, 'HexHub block', (text) => withBlock(text, target, ctx.mirrorUrl));
   }

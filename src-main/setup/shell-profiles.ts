@@ -50,7 +50,12 @@ export function shellOf(env: Record<string, string | undefined>): string | undef
 }
 
 /** The files to write for the shells in use. */
-export function profileTargets(env: Record<string, string | undefined>, shells: Set<ShellName>, exists: (path: string) => boolean, home = homedir()): ProfileTarget[] {
+export function profileTargets(
+  env: Record<string, string | undefined>,
+  shells: Set<ShellName>,
+  exists: (path: string) => boolean,
+  home = homedir(),
+): ProfileTarget[] {
   const targets: ProfileTarget[] = [{ path: join(home, '.profile'), syntax: 'posix', place: 'end', why: 'login shells and desktop sessions' }];
   if (shells.has('bash')) {
     targets.push({ path: join(home, '.bashrc'), syntax: 'posix', place: 'top', why: 'interactive bash (before any early return)' });
@@ -59,7 +64,12 @@ export function profileTargets(env: Record<string, string | undefined>, shells: 
   }
   if (shells.has('zsh')) targets.push({ path: join(env.ZDOTDIR ?? home, '.zshenv'), syntax: 'posix', place: 'end', why: 'every zsh' });
   if (shells.has('fish')) {
-    targets.push({ path: join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'fish', 'conf.d', 'hexhub.fish'), syntax: 'fish', place: 'end', why: 'every fish' });
+    targets.push({
+      path: join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'fish', 'conf.d', 'hexhub.fish'),
+      syntax: 'fish',
+      place: 'end',
+      why: 'every fish',
+    });
   }
   return targets;
 }
@@ -116,7 +126,8 @@ export function withBlock(source: string, target: ProfileTarget, url: string): P
   const block = renderBlock(url, target.syntax);
   const found = findBlock(source, target.path);
   if (found?.edited) throw new ProfileError(`${target.path}: the HexHub block was edited by hand; undo the edit or remove the block, then run setup again`);
-  if (found) return { text: source.slice(0, found.start) + block + source.slice(found.end), partBefore: source.slice(found.start, found.end), partAfter: block };
+  if (found)
+    return { text: source.slice(0, found.start) + block + source.slice(found.end), partBefore: source.slice(found.start, found.end), partAfter: block };
   return { text: withNewBlock(source, block, target.place), partBefore: null, partAfter: block };
 }
 

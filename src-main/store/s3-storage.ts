@@ -98,9 +98,14 @@ export class S3Storage implements ObjectStorage {
       const status = statusOf(error);
       const name = (error as SdkError).name ?? '';
       const where = this.config.endpoint ?? `AWS (${this.config.region})`;
-      if (status === 404 || name === 'NotFound' || name === 'NoSuchBucket') throw new Error(`S3 bucket "${this.config.bucket}" does not exist at ${where}; create it or fix S3_BUCKET`);
-      if (status === 403 || status === 401) throw new Error(`access to S3 bucket "${this.config.bucket}" at ${where} was refused (HTTP ${status}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)`);
-      if (name === 'CredentialsProviderError') throw new Error(`no AWS credentials found for S3 bucket "${this.config.bucket}": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE`);
+      if (status === 404 || name === 'NotFound' || name === 'NoSuchBucket')
+        throw new Error(`S3 bucket "${this.config.bucket}" does not exist at ${where}; create it or fix S3_BUCKET`);
+      if (status === 403 || status === 401)
+        throw new Error(
+          `access to S3 bucket "${this.config.bucket}" at ${where} was refused (HTTP ${status}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)`,
+        );
+      if (name === 'CredentialsProviderError')
+        throw new Error(`no AWS credentials found for S3 bucket "${this.config.bucket}": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE`);
       throw new Error(`cannot reach S3 at ${where} for bucket "${this.config.bucket}": ${explain(error)}`);
     }
     for await (const key of this.blobs.list()) this.local.set(key, (await this.blobs.size(key)) ?? 0);
@@ -163,7 +168,13 @@ export class S3Storage implements ObjectStorage {
     if (immutable && (await this.head(key))) return this.acceptExisting(key, meta);
     const upload = new this.MultipartUpload({
       client: this.client,
-      params: { Bucket: this.config.bucket, Key: this.objectKey(key), Body: createReadStream(tempPath), ContentType: 'application/octet-stream', Metadata: toMetadata(meta) },
+      params: {
+        Bucket: this.config.bucket,
+        Key: this.objectKey(key),
+        Body: createReadStream(tempPath),
+        ContentType: 'application/octet-stream',
+        Metadata: toMetadata(meta),
+      },
       partSize: PART_BYTES,
       queueSize: 2,
     });
@@ -177,7 +188,10 @@ export class S3Storage implements ObjectStorage {
       this.log.info({ event: 's3_already_stored', key }, 'object already stored by another instance');
       return;
     }
-    throw new StorageError(`${key} is already in ${this.location} with other contents (SHA-256 ${existing?.sha256 ?? 'unknown'})`, 'object store holds other contents');
+    throw new StorageError(
+      `${key} is already in ${this.location} with other contents (SHA-256 ${existing?.sha256 ?? 'unknown'})`,
+      'object store holds other contents',
+    );
   }
 
   private async head(key: string): Promise<StoredMeta | undefined> {

@@ -260,7 +260,10 @@ export class UpstreamClient {
     request.on('error', () => undefined);
     request.on('redirect', (next: GotOptions, response: PlainResponse) => {
       this.metrics.upstreamRedirects.inc({ kind: options.kind, outcome: 'followed' });
-      this.log.info({ event: 'upstream_redirect', kind: options.kind, outcome: 'followed', status: response.statusCode, from: response.url, to: String(next.url) }, 'following a same-origin upstream redirect');
+      this.log.info(
+        { event: 'upstream_redirect', kind: options.kind, outcome: 'followed', status: response.statusCode, from: response.url, to: String(next.url) },
+        'following a same-origin upstream redirect',
+      );
     });
     // An upstream that takes connections but never answers (a dead VPN, a captive portal)
     // shows within the revalidation budget, not after the whole retry loop: from then on the
@@ -285,8 +288,15 @@ export class UpstreamClient {
         this.holdToMinimumRate(request, options.kind, url);
         // A redirect that comes out here is one the predicate above turned down.
         const { location } = response.headers;
-        const refused = REDIRECT_STATUSES.has(response.statusCode) && location !== undefined ? (redirectTarget(location, response.url)?.href ?? location) : undefined;
-        resolve({ status: response.statusCode, headers: response.headers, body: request, url: response.url, ...(refused !== undefined ? { refusedRedirect: refused } : {}) });
+        const refused =
+          REDIRECT_STATUSES.has(response.statusCode) && location !== undefined ? (redirectTarget(location, response.url)?.href ?? location) : undefined;
+        resolve({
+          status: response.statusCode,
+          headers: response.headers,
+          body: request,
+          url: response.url,
+          ...(refused !== undefined ? { refusedRedirect: refused } : {}),
+        });
       });
     });
   }
@@ -367,12 +377,18 @@ export class UpstreamClient {
       this.metrics.upstreamErrors.inc({ kind: options.kind, reason: failure.reason });
       const elapsed = Math.round(performance.now() - started);
       if (attempt >= retryAttempts || (waitMs !== undefined && waitMs > timeoutMs)) {
-        this.log.warn({ event: 'upstream_fetch', url, kind: options.kind, outcome: 'failed', attempts: attempt + 1, error: failure.message, ms: elapsed }, 'upstream request failed');
+        this.log.warn(
+          { event: 'upstream_fetch', url, kind: options.kind, outcome: 'failed', attempts: attempt + 1, error: failure.message, ms: elapsed },
+          'upstream request failed',
+        );
         this.recordHealth(false, failure.message, undefined, failure.reason === 'status');
         throw failure;
       }
       const delay = waitMs ?? backoffDelay(attempt + 1, retryDelayMs);
-      this.log.info({ event: 'upstream_retry', url, kind: options.kind, attempt: attempt + 1, error: failure.message, delayMs: delay }, 'retrying upstream request');
+      this.log.info(
+        { event: 'upstream_retry', url, kind: options.kind, attempt: attempt + 1, error: failure.message, delayMs: delay },
+        'retrying upstream request',
+      );
       await sleep(delay, options.signal);
     }
   }
@@ -385,7 +401,8 @@ export class UpstreamClient {
         return { status: response.status, headers: response.headers, body: await this.readBody(response, options) };
       } catch (error) {
         const failure = asUpstreamError(error);
-        if (failure.reason === 'too_large' || failure.reason === 'aborted' || failure instanceof SlowBodyError || attempt >= this.config.retryAttempts) throw failure;
+        if (failure.reason === 'too_large' || failure.reason === 'aborted' || failure instanceof SlowBodyError || attempt >= this.config.retryAttempts)
+          throw failure;
         this.metrics.upstreamErrors.inc({ kind: options.kind, reason: failure.reason });
         this.log.info({ event: 'upstream_retry', url, kind: options.kind, attempt: attempt + 1, error: failure.message }, 'retrying upstream body');
         await sleep(backoffDelay(attempt + 1, this.config.retryDelayMs), options.signal);

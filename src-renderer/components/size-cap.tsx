@@ -21,12 +21,32 @@ export function draftToCap(draft: CapDraft): number | null | { error: string } {
   return Math.round(Number(text) * 1024 ** (draft.unit === 'GiB' ? 3 : 2));
 }
 
-export function SizeCapInput({ value, onChange, disabled, error, label = 'Size cap' }: { value: CapDraft; onChange: (draft: CapDraft) => void; disabled?: boolean; error?: string | undefined; label?: string }) {
+export function SizeCapInput({
+  value,
+  onChange,
+  disabled,
+  error,
+  label = 'Size cap',
+}: {
+  value: CapDraft;
+  onChange: (draft: CapDraft) => void;
+  disabled?: boolean;
+  error?: string | undefined;
+  label?: string;
+}) {
   const id = useId();
   return (
     <div className="size-cap">
       <div className="switch-row">
-        <input id={`${id}-on`} type="checkbox" role="switch" className="switch" checked={value.enabled} disabled={disabled} onChange={(e) => onChange({ ...value, enabled: e.currentTarget.checked })} />
+        <input
+          id={`${id}-on`}
+          type="checkbox"
+          role="switch"
+          className="switch"
+          checked={value.enabled}
+          disabled={disabled}
+          onChange={(e) => onChange({ ...value, enabled: e.currentTarget.checked })}
+        />
         <label htmlFor={`${id}-on`}>Limit the cache size</label>
       </div>
       <div className="inline-inputs">
@@ -47,7 +67,12 @@ export function SizeCapInput({ value, onChange, disabled, error, label = 'Size c
         <label htmlFor={`${id}-unit`} className="sr-only">
           {label} unit
         </label>
-        <select id={`${id}-unit`} value={value.unit} disabled={disabled || !value.enabled} onChange={(e) => onChange({ ...value, unit: e.currentTarget.value as CapDraft['unit'] })}>
+        <select
+          id={`${id}-unit`}
+          value={value.unit}
+          disabled={disabled || !value.enabled}
+          onChange={(e) => onChange({ ...value, unit: e.currentTarget.value as CapDraft['unit'] })}
+        >
           <option value="MiB">MiB</option>
           <option value="GiB">GiB</option>
         </select>

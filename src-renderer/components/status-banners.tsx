@@ -38,8 +38,8 @@ type OfflineSwitch = { busy: boolean; to: (offline: boolean) => void } | undefin
 function SignInRefused() {
   return (
     <Banner tone="danger" actions={[{ label: 'Reload', onClick: () => window.location.reload() }]}>
-      <strong>The mirror no longer accepts this dashboard’s sign-in.</strong> It may have expired, or the mirror was restarted with another data dir. Run <code>hexhub dashboard</code> for a new
-      sign-in link.
+      <strong>The mirror no longer accepts this dashboard’s sign-in.</strong> It may have expired, or the mirror was restarted with another data dir. Run{' '}
+      <code>hexhub dashboard</code> for a new sign-in link.
     </Banner>
   );
 }
@@ -58,7 +58,10 @@ function UpstreamUnreachable({ upstream, setOffline }: { upstream: StatusRespons
       tone="danger"
       testId="upstream-banner"
       detail={upstream.lastError ? `Last error${upstream.lastErrorAt ? ` (${formatAgo(upstream.lastErrorAt)})` : ''}: ${upstream.lastError}` : undefined}
-      actions={[setOffline && { label: 'Work offline', onClick: () => setOffline.to(true), disabled: setOffline.busy }, { label: 'Upstream settings', href: href('settings') }]}
+      actions={[
+        setOffline && { label: 'Work offline', onClick: () => setOffline.to(true), disabled: setOffline.busy },
+        { label: 'Upstream settings', href: href('settings') },
+      ]}
     >
       <strong>Upstream unreachable — cached content is still served.</strong> Packages not in the cache can’t be fetched until {upstream.url} answers again.
     </Banner>
@@ -85,7 +88,11 @@ function StorageFull({ storage }: { storage: StatusResponse['storage'] }) {
 
 function OfflineMode({ setOffline }: { setOffline: OfflineSwitch }) {
   return (
-    <Banner tone="info" testId="offline-banner" actions={[setOffline && { label: 'Go online', onClick: () => setOffline.to(false), disabled: setOffline.busy }]}>
+    <Banner
+      tone="info"
+      testId="offline-banner"
+      actions={[setOffline && { label: 'Go online', onClick: () => setOffline.to(false), disabled: setOffline.busy }]}
+    >
       <strong>Offline mode.</strong> Only cached content is served; the upstream is not contacted.
     </Banner>
   );

@@ -15,7 +15,19 @@ export function PageHeader({ title, subtitle, actions }: { title: string; subtit
   );
 }
 
-export function Card({ title, actions, children, className, labelledBy }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string; labelledBy?: string }) {
+export function Card({
+  title,
+  actions,
+  children,
+  className,
+  labelledBy,
+}: {
+  title?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+  labelledBy?: string;
+}) {
   const id = useId();
   return (
     <section className={`card${className ? ` ${className}` : ''}`} aria-labelledby={title ? (labelledBy ?? id) : undefined}>
@@ -66,7 +78,21 @@ export function Empty({ children }: { children: ReactNode }) {
 }
 
 /** `shown` (default `value`) is what the bar draws, e.g. counting partly done items in part. */
-export function ProgressBar({ value, max, label, tone, indeterminate, shown = value }: { value: number; max: number; label: string; tone?: 'ok' | 'danger' | 'warn'; indeterminate?: boolean; shown?: number }) {
+export function ProgressBar({
+  value,
+  max,
+  label,
+  tone,
+  indeterminate,
+  shown = value,
+}: {
+  value: number;
+  max: number;
+  label: string;
+  tone?: 'ok' | 'danger' | 'warn';
+  indeterminate?: boolean;
+  shown?: number;
+}) {
   const ratio = max > 0 ? Math.min(1, Math.max(0, shown / max)) : 0;
   return (
     <div
@@ -82,7 +108,15 @@ export function ProgressBar({ value, max, label, tone, indeterminate, shown = va
   );
 }
 
-export function Badge({ tone = 'neutral', children, title }: { tone?: 'neutral' | 'ok' | 'info' | 'warn' | 'danger' | 'accent'; children: ReactNode; title?: string }) {
+export function Badge({
+  tone = 'neutral',
+  children,
+  title,
+}: {
+  tone?: 'neutral' | 'ok' | 'info' | 'warn' | 'danger' | 'accent';
+  children: ReactNode;
+  title?: string;
+}) {
   return (
     <span className={`badge badge-${tone}`} title={title}>
       {children}
@@ -95,11 +129,32 @@ export function Dot({ tone }: { tone: 'ok' | 'warn' | 'danger' | 'muted' | 'info
 }
 
 /** An on/off switch: a checkbox with the switch role, so Space toggles it. */
-export function Switch({ checked, onChange, label, disabled, description }: { checked: boolean; onChange: (value: boolean) => void; label: string; disabled?: boolean; description?: ReactNode }) {
+export function Switch({
+  checked,
+  onChange,
+  label,
+  disabled,
+  description,
+}: {
+  checked: boolean;
+  onChange: (value: boolean) => void;
+  label: string;
+  disabled?: boolean;
+  description?: ReactNode;
+}) {
   const id = useId();
   return (
     <div className="switch-row">
-      <input id={id} type="checkbox" role="switch" className="switch" checked={checked} disabled={disabled} onChange={(e) => onChange(e.currentTarget.checked)} aria-describedby={description ? `${id}-d` : undefined} />
+      <input
+        id={id}
+        type="checkbox"
+        role="switch"
+        className="switch"
+        checked={checked}
+        disabled={disabled}
+        onChange={(e) => onChange(e.currentTarget.checked)}
+        aria-describedby={description ? `${id}-d` : undefined}
+      />
       <label htmlFor={id}>{label}</label>
       {description ? (
         <span id={`${id}-d`} className="hint">
@@ -111,7 +166,17 @@ export function Switch({ checked, onChange, label, disabled, description }: { ch
 }
 
 /** One of a few options, as radio buttons drawn as a segmented control. */
-export function Segmented<T extends string>({ legend, options, value, onChange }: { legend: string; options: { value: T; label: string }[]; value: T; onChange: (value: T) => void }) {
+export function Segmented<T extends string>({
+  legend,
+  options,
+  value,
+  onChange,
+}: {
+  legend: string;
+  options: { value: T; label: string }[];
+  value: T;
+  onChange: (value: T) => void;
+}) {
   const name = useId();
   return (
     <fieldset className="segmented">

@@ -156,7 +156,10 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
       storeJob(client, event.job);
       if (!previous || previous.state !== event.job.state) {
         const { totals } = event.job;
-        const detail = event.job.state === 'done' || event.job.state === 'failed' ? `${totals.fetched} fetched, ${totals.cached} already cached, ${totals.failed} failed` : undefined;
+        const detail =
+          event.job.state === 'done' || event.job.state === 'failed'
+            ? `${totals.fetched} fetched, ${totals.cached} already cached, ${totals.failed} failed`
+            : undefined;
         live.activity(jobTone(event.job), `Pre-warm ${JOB_STATE_TEXT[event.job.state]}: ${event.job.source || 'job'}`, detail ?? event.job.error);
         invalidate(keys.status);
       }
@@ -170,7 +173,9 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
     }
     case 'health': {
       const before = client.getQueryData<StatusResponse>(keys.status);
-      client.setQueryData<StatusResponse>(keys.status, (status) => (status ? { ...status, upstream: event.upstream, offline: !event.upstream.enabled } : status));
+      client.setQueryData<StatusResponse>(keys.status, (status) =>
+        status ? { ...status, upstream: event.upstream, offline: !event.upstream.enabled } : status,
+      );
       if (before && before.upstream.reachable !== event.upstream.reachable && event.upstream.enabled) {
         if (event.upstream.reachable === false) live.activity('danger', 'Upstream unreachable', event.upstream.lastError);
         else if (event.upstream.reachable === true) live.activity('ok', 'Upstream reachable again');
@@ -195,7 +200,10 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
       const before = client.getQueryData<SettingsResponse>(keys.settings);
       client.setQueryData<SettingsResponse>(keys.settings, event.settings);
       if (before && before.values.upstreamEnabled !== event.settings.values.upstreamEnabled) {
-        live.activity(event.settings.values.upstreamEnabled ? 'ok' : 'warn', event.settings.values.upstreamEnabled ? 'Online: the upstream is used again' : 'Offline mode: serving cached content only');
+        live.activity(
+          event.settings.values.upstreamEnabled ? 'ok' : 'warn',
+          event.settings.values.upstreamEnabled ? 'Online: the upstream is used again' : 'Offline mode: serving cached content only',
+        );
       } else live.activity('info', 'Settings changed');
       invalidate(keys.status, keys.disk);
       return;

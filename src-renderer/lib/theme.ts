@@ -32,11 +32,8 @@ export function setTheme(choice: ThemeChoice): void {
 }
 
 export function useTheme(): ThemeChoice {
-  return useSyncExternalStore(
-    (onChange) => {
-      listeners.add(onChange);
-      return () => listeners.delete(onChange);
-    },
-    storedTheme,
-  );
+  return useSyncExternalStore((onChange) => {
+    listeners.add(onChange);
+    return () => listeners.delete(onChange);
+  }, storedTheme);
 }

@@ -57,7 +57,15 @@ export function CacheView({ selected }: { selected?: string | undefined }) {
       <div className="cache-main">
         <PageHeader
           title="Cache"
-          subtitle={c ? <span className="num">{formatCount(c.packages)} packages · {formatCount(c.releases)} releases · {formatCount(c.docs)} docs · {formatBytes(c.bytes)} on disk</span> : '\u00a0'}
+          subtitle={
+            c ? (
+              <span className="num">
+                {formatCount(c.packages)} packages · {formatCount(c.releases)} releases · {formatCount(c.docs)} docs · {formatBytes(c.bytes)} on disk
+              </span>
+            ) : (
+              '\u00a0'
+            )
+          }
           actions={<VerifyButton verify={verify} />}
         />
         <VerifyOutcome verify={verify} />
@@ -67,7 +75,15 @@ export function CacheView({ selected }: { selected?: string | undefined }) {
           </label>
           <div className="search">
             <Icon name="search" />
-            <input id={searchId} type="search" placeholder="Search packages" value={search} onChange={(e) => setSearch(e.currentTarget.value)} autoComplete="off" spellCheck={false} />
+            <input
+              id={searchId}
+              type="search"
+              placeholder="Search packages"
+              value={search}
+              onChange={(e) => setSearch(e.currentTarget.value)}
+              autoComplete="off"
+              spellCheck={false}
+            />
           </div>
         </div>
         <PackageTable query={query} sort={sort} order={order} onSort={sortBy} selected={selected} />
@@ -128,10 +144,19 @@ function PackageTable({
       <div className="table-head" role="rowgroup">
         <div className="table-row" role="row" aria-rowindex={1}>
           {COLUMNS.map((col) => (
-            <div key={col.field} role="columnheader" className={`cell ${col.className}`} aria-sort={sort === col.field ? (order === 'asc' ? 'ascending' : 'descending') : 'none'}>
+            <div
+              key={col.field}
+              role="columnheader"
+              className={`cell ${col.className}`}
+              aria-sort={sort === col.field ? (order === 'asc' ? 'ascending' : 'descending') : 'none'}
+            >
               <button type="button" className="sort-button" onClick={() => onSort(col.field)}>
                 {col.label}
-                <Icon name={sort === col.field && order === 'asc' ? 'arrowUp' : 'arrowDown'} size={12} className={sort === col.field ? 'sort-icon active' : 'sort-icon'} />
+                <Icon
+                  name={sort === col.field && order === 'asc' ? 'arrowUp' : 'arrowDown'}
+                  size={12}
+                  className={sort === col.field ? 'sort-icon active' : 'sort-icon'}
+                />
               </button>
             </div>
           ))}
@@ -140,7 +165,9 @@ function PackageTable({
       <div className="table-body" ref={scrollRef} role="rowgroup" data-testid="package-rows">
         {failed ? <QueryError compact error={failed.error} onRetry={() => void failed.refetch()} /> : null}
         {first.data && total === 0 ? (
-          <div className="table-empty">{query.q ? `No cached package matches “${query.q}”.` : 'Nothing is cached yet. Packages appear here as clients fetch them or a pre-warm runs.'}</div>
+          <div className="table-empty">
+            {query.q ? `No cached package matches “${query.q}”.` : 'Nothing is cached yet. Packages appear here as clients fetch them or a pre-warm runs.'}
+          </div>
         ) : null}
         {!first.data && first.isPending ? <div className="table-empty">Loading…</div> : null}
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
@@ -265,7 +292,8 @@ function VerifyOutcome({ verify }: { verify: Verify }) {
       <div>
         {ok ? (
           <>
-            <strong>Cache verified:</strong> all {formatCount(report.checked)} stored files match their checksums (in {report.durationMs < 1000 ? `${Math.max(1, Math.round(report.durationMs))} ms` : formatDuration(report.durationMs / 1000)}).
+            <strong>Cache verified:</strong> all {formatCount(report.checked)} stored files match their checksums (in{' '}
+            {report.durationMs < 1000 ? `${Math.max(1, Math.round(report.durationMs))} ms` : formatDuration(report.durationMs / 1000)}).
           </>
         ) : (
           <>

@@ -78,7 +78,14 @@ function Usage({ disk }: { disk: DiskUsageResponse }) {
               {formatBytes(capped)} of {formatBytes(cap)} ({formatPercent(cap > 0 ? capped / cap : null)})
             </span>
           </div>
-          <div className="progress progress-large" role="meter" aria-label="Cache use against the size cap" aria-valuemin={0} aria-valuemax={cap} aria-valuenow={Math.min(capped, cap)}>
+          <div
+            className="progress progress-large"
+            role="meter"
+            aria-label="Cache use against the size cap"
+            aria-valuemin={0}
+            aria-valuemax={cap}
+            aria-valuenow={Math.min(capped, cap)}
+          >
             <div className={`progress-fill${capped / cap > 0.9 ? ' warn' : ''}`} style={{ width: `${Math.min(100, (capped / cap) * 100)}%` }} />
           </div>
           <p className="hint">When the cap is reached, the least recently used tarballs and docs are evicted; registry records are kept.</p>
@@ -91,7 +98,11 @@ function Usage({ disk }: { disk: DiskUsageResponse }) {
           <span>Volume</span>
           <span>{formatBytes(disk.volumeBytes)}</span>
         </div>
-        <div className="stacked" role="img" aria-label={`Volume: cache ${formatBytes(disk.totalBytes)}, other files ${formatBytes(other)}, free ${formatBytes(disk.freeBytes)}`}>
+        <div
+          className="stacked"
+          role="img"
+          aria-label={`Volume: cache ${formatBytes(disk.totalBytes)}, other files ${formatBytes(other)}, free ${formatBytes(disk.freeBytes)}`}
+        >
           <span className="stacked-cache" style={{ width: pct(disk.totalBytes) }} />
           <span className="stacked-other" style={{ width: pct(other) }} />
         </div>
@@ -154,7 +165,11 @@ function CapCard({ disk }: { disk: DiskUsageResponse }) {
           disabled={Boolean(fixed)}
           error={error}
         />
-        {fixed ? <p className="hint">Fixed by the environment variable {fixed}; change it there and restart the mirror.</p> : <p className="hint">Applies at once; at least 1 MiB.</p>}
+        {fixed ? (
+          <p className="hint">Fixed by the environment variable {fixed}; change it there and restart the mirror.</p>
+        ) : (
+          <p className="hint">Applies at once; at least 1 MiB.</p>
+        )}
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={Boolean(fixed) || save.isPending || !changed}>
             {save.isPending ? 'Saving…' : 'Apply cap'}
@@ -168,7 +183,13 @@ function CapCard({ disk }: { disk: DiskUsageResponse }) {
   );
 }
 
-function ChartTooltip({ active, payload }: { active?: boolean; payload?: readonly { name?: string | number; value?: unknown; payload?: { name?: string; label?: string } }[] }) {
+function ChartTooltip({
+  active,
+  payload,
+}: {
+  active?: boolean;
+  payload?: readonly { name?: string | number; value?: unknown; payload?: { name?: string; label?: string } }[];
+}) {
   if (!active || !payload?.length) return null;
   const entry = payload[0]!;
   return (
@@ -190,7 +211,15 @@ function ByPackage({ disk }: { disk: DiskUsageResponse }) {
           <ResponsiveContainer width="100%" height="100%">
             <BarChart data={data} layout="vertical" margin={{ top: 4, right: 72, bottom: 4, left: 4 }} barCategoryGap={5}>
               <XAxis type="number" hide />
-              <YAxis type="category" dataKey="name" width={120} tickLine={false} axisLine={false} tick={{ fill: 'var(--text-muted)', fontSize: 12 }} interval={0} />
+              <YAxis
+                type="category"
+                dataKey="name"
+                width={120}
+                tickLine={false}
+                axisLine={false}
+                tick={{ fill: 'var(--text-muted)', fontSize: 12 }}
+                interval={0}
+              />
               <Tooltip content={ChartTooltip} cursor={{ fill: 'var(--hover)' }} isAnimationActive={false} />
               <Bar dataKey="bytes" fill="var(--chart-1)" radius={[0, 3, 3, 0]} isAnimationActive={false}>
                 <LabelList dataKey="bytes" position="right" formatter={(value: unknown) => formatBytes(Number(value))} className="bar-label" />
@@ -223,7 +252,16 @@ function ByKind({ disk }: { disk: DiskUsageResponse }) {
           {shown.length ? (
             <ResponsiveContainer width="100%" height="100%">
               <PieChart>
-                <Pie data={shown} dataKey="bytes" nameKey="label" innerRadius="58%" outerRadius="92%" stroke="var(--surface)" strokeWidth={2} isAnimationActive={false}>
+                <Pie
+                  data={shown}
+                  dataKey="bytes"
+                  nameKey="label"
+                  innerRadius="58%"
+                  outerRadius="92%"
+                  stroke="var(--surface)"
+                  strokeWidth={2}
+                  isAnimationActive={false}
+                >
                   {shown.map((d) => (
                     <Cell key={d.kind} fill={KIND_COLOR[d.kind]} />
                   ))}

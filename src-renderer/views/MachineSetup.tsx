@@ -12,7 +12,8 @@ function Client({ name, setting }: { name: string; setting: SetupState['mix'] })
     <div className="setup-client">
       <dt>{name}</dt>
       <dd>
-        <span className="mono">{setting.url}</span> <Badge tone={setting.pointsHere ? 'ok' : 'neutral'}>{setting.pointsHere ? 'this mirror' : 'not this mirror'}</Badge>
+        <span className="mono">{setting.url}</span>{' '}
+        <Badge tone={setting.pointsHere ? 'ok' : 'neutral'}>{setting.pointsHere ? 'this mirror' : 'not this mirror'}</Badge>
         <div className="muted small">from {setting.source}</div>
       </dd>
     </div>
@@ -41,8 +42,10 @@ export function MachineSetup() {
   return (
     <Card title="Set up this machine" className="machine-setup">
       <p className="muted">
-        Points mix (Hex's <span className="mono">mirror_url</span> and <span className="mono">api_url</span>) and your shells (<span className="mono">HEX_MIRROR</span>,{' '}
-        <span className="mono">HEX_BUILDS_URL</span>, <span className="mono">HEX_CDN</span>, <span className="mono">HEX_API_URL</span>, for mix, rebar3 and IDEs started from the desktop) at this mirror. Every file is backed up first; Undo puts them back exactly.
+        Points mix (Hex's <span className="mono">mirror_url</span> and <span className="mono">api_url</span>) and your shells (
+        <span className="mono">HEX_MIRROR</span>, <span className="mono">HEX_BUILDS_URL</span>, <span className="mono">HEX_CDN</span>,{' '}
+        <span className="mono">HEX_API_URL</span>, for mix, rebar3 and IDEs started from the desktop) at this mirror. Every file is backed up first; Undo puts
+        them back exactly.
       </p>
       {state.isPending ? <Loading /> : null}
       {state.isError ? <QueryError error={state.error} onRetry={() => void state.refetch()} compact /> : null}
@@ -56,7 +59,8 @@ export function MachineSetup() {
           <ul className="setup-files">
             {state.data.files.map((f) => (
               <li key={f.path}>
-                <span className="mono">{f.path}</span> <span className="muted small">— {f.mirrorUrl ? `sets ${f.mirrorUrl}` : f.exists ? 'no HexHub block' : 'not created yet'}</span>
+                <span className="mono">{f.path}</span>{' '}
+                <span className="muted small">— {f.mirrorUrl ? `sets ${f.mirrorUrl}` : f.exists ? 'no HexHub block' : 'not created yet'}</span>
               </li>
             ))}
           </ul>
@@ -80,7 +84,11 @@ export function MachineSetup() {
         onConfirm={() => (preview?.changes.length ? apply.mutate() : setPreview(null))}
         onCancel={() => setPreview(null)}
       >
-        {preview?.changes.length ? <pre className="setup-diff">{preview.changes.map((c) => c.diff).join('\n')}</pre> : <p>Everything already points at this mirror.</p>}
+        {preview?.changes.length ? (
+          <pre className="setup-diff">{preview.changes.map((c) => c.diff).join('\n')}</pre>
+        ) : (
+          <p>Everything already points at this mirror.</p>
+        )}
       </ConfirmDialog>
     </Card>
   );

@@ -134,12 +134,30 @@ function Traffic({ status }: { status: StatusResponse }) {
       </div>
       <Tile label="Hits" value={formatCount(c.hits)} testId="counter-hits" foot="served from disk" />
       <Tile label="Misses" value={formatCount(c.misses)} testId="counter-misses" foot="fetched upstream" />
-      <Tile label="Stale serves" value={formatCount(c.staleServes)} testId="counter-stale" foot="while upstream down" tone={c.staleServes ? 'warn' : undefined} />
-      <Tile label="Upstream errors" value={formatCount(c.upstreamErrors)} testId="counter-errors" foot="after retries" tone={c.upstreamErrors ? 'danger' : undefined} />
+      <Tile
+        label="Stale serves"
+        value={formatCount(c.staleServes)}
+        testId="counter-stale"
+        foot="while upstream down"
+        tone={c.staleServes ? 'warn' : undefined}
+      />
+      <Tile
+        label="Upstream errors"
+        value={formatCount(c.upstreamErrors)}
+        testId="counter-errors"
+        foot="after retries"
+        tone={c.upstreamErrors ? 'danger' : undefined}
+      />
       <Tile label="Served" value={formatBytes(c.bytesServed)} testId="counter-served" foot="to clients" />
       <Tile label="Downloaded" value={formatBytes(c.upstreamBytes)} testId="counter-upstream" foot="from the upstream" />
       <Tile label="Saved" value={formatBytes(Math.max(0, c.bytesServed - c.upstreamBytes))} testId="counter-saved" foot="not downloaded again" />
-      <Tile label="Rejected" value={formatCount(c.verificationFailures)} testId="counter-verification" foot="failed verification" tone={c.verificationFailures ? 'danger' : undefined} />
+      <Tile
+        label="Rejected"
+        value={formatCount(c.verificationFailures)}
+        testId="counter-verification"
+        foot="failed verification"
+        tone={c.verificationFailures ? 'danger' : undefined}
+      />
     </section>
   );
 }
@@ -188,7 +206,9 @@ function ActivityCard({ now }: { now: number }) {
     <Card title="Recent activity" actions={<span className="hint">since this window opened</span>}>
       <ol className="activity" aria-live="polite" aria-relevant="additions">
         {activity.length === 0 ? (
-          <li className="activity-empty">{connection === 'live' ? 'Nothing yet. Downloads, deletions, jobs and upstream changes appear here.' : 'Waiting for the event stream…'}</li>
+          <li className="activity-empty">
+            {connection === 'live' ? 'Nothing yet. Downloads, deletions, jobs and upstream changes appear here.' : 'Waiting for the event stream…'}
+          </li>
         ) : (
           activity.map((item) => (
             <li key={item.id} className={`activity-item activity-${item.tone}`}>

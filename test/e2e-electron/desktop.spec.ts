@@ -84,7 +84,13 @@ test('the dashboard gets its connection through the preload contract, and no Nod
       process: typeof (globalThis as { process?: unknown }).process,
     };
   });
-  expect(bridge).toMatchObject({ keys: ['baseUrl', 'desktop', 'openExternal', 'token'], desktop: true, hasToken: true, require: 'undefined', process: 'undefined' });
+  expect(bridge).toMatchObject({
+    keys: ['baseUrl', 'desktop', 'openExternal', 'token'],
+    desktop: true,
+    hasToken: true,
+    require: 'undefined',
+    process: 'undefined',
+  });
   expect(`${bridge.baseUrl}/#/overview`).toBe(page.url());
   // The token from the bridge opens the control API, from the page's own origin.
   const status = await page.evaluate(async () => {
@@ -112,7 +118,11 @@ test('the tray menu model follows the engine', async () => {
   // Offline from the dashboard's API: the tray follows the engine's event.
   await page.evaluate(async () => {
     const hexhub = (globalThis as { hexhub?: HexhubBridge }).hexhub!;
-    await fetch('/-/api/settings', { method: 'PATCH', headers: { 'x-hexhub-token': hexhub.token, 'content-type': 'application/json' }, body: JSON.stringify({ upstreamEnabled: false }) });
+    await fetch('/-/api/settings', {
+      method: 'PATCH',
+      headers: { 'x-hexhub-token': hexhub.token, 'content-type': 'application/json' },
+      body: JSON.stringify({ upstreamEnabled: false }),
+    });
   });
   await expect.poll(() => hook('trayState')).toBe('offline');
   expect((await hook('trayMenu')).find((item) => item.id === 'toggle-offline')?.label).toBe('Go online');

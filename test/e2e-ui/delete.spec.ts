@@ -6,7 +6,8 @@ import { chromiumMissing, expect, hasChromium, test } from './fixtures.js';
 test.skip(!hasChromium, chromiumMissing);
 
 test('deleting a package frees space on the disk view', async ({ hub, page }) => {
-  for (const path of ['/tarballs/phoenix-1.7.10.tar', '/tarballs/plug-1.15.3.tar', '/tarballs/mime-2.0.5.tar']) expect((await hub.fetch(path)).status).toBe(200);
+  for (const path of ['/tarballs/phoenix-1.7.10.tar', '/tarballs/plug-1.15.3.tar', '/tarballs/mime-2.0.5.tar'])
+    expect((await hub.fetch(path)).status).toBe(200);
   const before = await hub.api.disk();
   await hub.open(page, '#/disk');
   await expect(page.getByTestId('disk-total')).toHaveText(formatBytes(before.totalBytes));

@@ -31,7 +31,10 @@ function filler(label: string, bytes: number): string {
 /** A spec whose tarball is about `kib` KiB. */
 export function sized(spec: PackageSpec, kib: number): PackageSpec {
   if (!kib) return spec;
-  return { ...spec, erlangModuleSource: `-module(${spec.name}).\n-export([hello/0]).\nhello() -> ok.\n%% ${filler(`${spec.name}-${spec.version}`, kib * 1024)}\n` };
+  return {
+    ...spec,
+    erlangModuleSource: `-module(${spec.name}).\n-export([hello/0]).\nhello() -> ok.\n%% ${filler(`${spec.name}-${spec.version}`, kib * 1024)}\n`,
+  };
 }
 
 /** A small, realistic-looking repository; sizes in KiB make the disk charts readable. */
@@ -40,16 +43,71 @@ export const CATALOGUE: [PackageSpec, number, PublishOptions?][] = [
   [{ name: 'mime', version: '2.0.5' }, 12],
   [{ name: 'mime', version: '2.0.6' }, 12, { retired: { reason: 'security', message: 'use 2.0.7' } }],
   [{ name: 'plug_crypto', version: '2.0.0' }, 20],
-  [{ name: 'plug', version: '1.14.0', deps: [{ name: 'mime', requirement: '~> 2.0' }, { name: 'plug_crypto', requirement: '~> 2.0' }, { name: 'telemetry', requirement: '~> 1.0' }] }, 90],
-  [{ name: 'plug', version: '1.15.3', deps: [{ name: 'mime', requirement: '~> 2.0' }, { name: 'plug_crypto', requirement: '~> 2.0' }, { name: 'telemetry', requirement: '~> 1.0' }] }, 96],
+  [
+    {
+      name: 'plug',
+      version: '1.14.0',
+      deps: [
+        { name: 'mime', requirement: '~> 2.0' },
+        { name: 'plug_crypto', requirement: '~> 2.0' },
+        { name: 'telemetry', requirement: '~> 1.0' },
+      ],
+    },
+    90,
+  ],
+  [
+    {
+      name: 'plug',
+      version: '1.15.3',
+      deps: [
+        { name: 'mime', requirement: '~> 2.0' },
+        { name: 'plug_crypto', requirement: '~> 2.0' },
+        { name: 'telemetry', requirement: '~> 1.0' },
+      ],
+    },
+    96,
+  ],
   [{ name: 'jason', version: '1.4.1', deps: [{ name: 'decimal', requirement: '~> 2.0', optional: true }] }, 40],
   [{ name: 'decimal', version: '2.1.1' }, 30],
   [{ name: 'phoenix_pubsub', version: '2.1.3' }, 25],
-  [{ name: 'phoenix', version: '1.7.10', deps: [{ name: 'plug', requirement: '~> 1.14' }, { name: 'jason', requirement: '~> 1.0', optional: true }, { name: 'phoenix_pubsub', requirement: '~> 2.1' }, { name: 'telemetry', requirement: '~> 1.0' }] }, 260],
-  [{ name: 'ecto', version: '3.11.1', deps: [{ name: 'decimal', requirement: '~> 2.0' }, { name: 'jason', requirement: '~> 1.0', optional: true }, { name: 'telemetry', requirement: '~> 1.0' }] }, 180],
+  [
+    {
+      name: 'phoenix',
+      version: '1.7.10',
+      deps: [
+        { name: 'plug', requirement: '~> 1.14' },
+        { name: 'jason', requirement: '~> 1.0', optional: true },
+        { name: 'phoenix_pubsub', requirement: '~> 2.1' },
+        { name: 'telemetry', requirement: '~> 1.0' },
+      ],
+    },
+    260,
+  ],
+  [
+    {
+      name: 'ecto',
+      version: '3.11.1',
+      deps: [
+        { name: 'decimal', requirement: '~> 2.0' },
+        { name: 'jason', requirement: '~> 1.0', optional: true },
+        { name: 'telemetry', requirement: '~> 1.0' },
+      ],
+    },
+    180,
+  ],
   [{ name: 'cowlib', version: '2.12.1' }, 70],
   [{ name: 'ranch', version: '1.8.0' }, 35],
-  [{ name: 'cowboy', version: '2.10.0', deps: [{ name: 'cowlib', requirement: '2.12.1' }, { name: 'ranch', requirement: '1.8.0' }] }, 120],
+  [
+    {
+      name: 'cowboy',
+      version: '2.10.0',
+      deps: [
+        { name: 'cowlib', requirement: '2.12.1' },
+        { name: 'ranch', requirement: '1.8.0' },
+      ],
+    },
+    120,
+  ],
 ];
 
 export async function publishCatalogue(repo: FixtureRepo): Promise<void> {
@@ -162,4 +220,3 @@ export const test = base.extend<{ hub: Hub; hubEnv: Record<string, string>; hubT
     }
   },
 });
-

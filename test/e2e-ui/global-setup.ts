@@ -7,7 +7,8 @@ import { chromiumMissing, hasChromium } from './chromium.js';
 
 export default function globalSetup(): void {
   for (const file of ['../../dist/src-main/cli/hexhub.js', '../../dist/renderer/index.html']) {
-    if (!existsSync(fileURLToPath(new URL(file, import.meta.url)))) throw new Error(`${file.replace('../../', '')} is missing: run \`npm run build\` (npm test does) before the dashboard tests`);
+    if (!existsSync(fileURLToPath(new URL(file, import.meta.url))))
+      throw new Error(`${file.replace('../../', '')} is missing: run \`npm run build\` (npm test does) before the dashboard tests`);
   }
   if (hasChromium) return;
   if (process.env.CI === 'true') throw new Error(`CI=true and ${chromiumMissing}`);

@@ -15,10 +15,17 @@ test('screenshots of every view, light and dark', async ({ hub, page }) => {
   });
   page.on('pageerror', (error) => problems.push(error.message));
   // Some traffic: misses, then hits, a pre-warm from a lock, a size cap.
-  for (const path of ['/tarballs/phoenix-1.7.10.tar', '/tarballs/plug-1.15.3.tar', '/tarballs/plug-1.14.0.tar', '/tarballs/jason-1.4.1.tar', '/tarballs/cowboy-2.10.0.tar']) {
+  for (const path of [
+    '/tarballs/phoenix-1.7.10.tar',
+    '/tarballs/plug-1.15.3.tar',
+    '/tarballs/plug-1.14.0.tar',
+    '/tarballs/jason-1.4.1.tar',
+    '/tarballs/cowboy-2.10.0.tar',
+  ]) {
     expect((await hub.fetch(path)).status).toBe(200);
   }
-  for (const path of ['/tarballs/phoenix-1.7.10.tar', '/tarballs/plug-1.15.3.tar', '/tarballs/phoenix-1.7.10.tar', '/tarballs/jason-1.4.1.tar']) await hub.fetch(path);
+  for (const path of ['/tarballs/phoenix-1.7.10.tar', '/tarballs/plug-1.15.3.tar', '/tarballs/phoenix-1.7.10.tar', '/tarballs/jason-1.4.1.tar'])
+    await hub.fetch(path);
   const lock = mixLock(hub.repo, [
     ['ecto', '3.11.1'],
     ['decimal', '2.1.1'],
@@ -30,7 +37,8 @@ test('screenshots of every view, light and dark', async ({ hub, page }) => {
 
   await hub.open(page, '#/overview');
   // Activity while the window is open.
-  for (const path of ['/tarballs/cowlib-2.12.1.tar', '/tarballs/ranch-1.8.0.tar', '/tarballs/mime-2.0.5.tar', '/tarballs/cowboy-2.10.0.tar']) await hub.fetch(path);
+  for (const path of ['/tarballs/cowlib-2.12.1.tar', '/tarballs/ranch-1.8.0.tar', '/tarballs/mime-2.0.5.tar', '/tarballs/cowboy-2.10.0.tar'])
+    await hub.fetch(path);
   await expect(page.getByText('Downloaded mime 2.0.5')).toBeVisible();
 
   for (const scheme of SCHEMES) {

@@ -51,7 +51,12 @@ test('a token-less page on another origin cannot drive the API', async ({ hub, p
         return `read ${await r.text()}`;
       });
       await attempt('startJob', async () => {
-        const r = await fetch(`${mirror}/-/api/jobs`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ packages: ['phoenix'] }) });
+        const r = await fetch(`${mirror}/-/api/jobs`, {
+          method: 'POST',
+          mode: 'no-cors',
+          headers: { 'content-type': 'text/plain' },
+          body: JSON.stringify({ packages: ['phoenix'] }),
+        });
         return r.type;
       });
       await attempt('deleteAll', async () => {
@@ -89,7 +94,9 @@ test('a token-less page on another origin cannot drive the API', async ({ hub, p
     await page.setContent(`<iframe id="f" src="${hub.url}/"></iframe>`);
     await page.waitForTimeout(500);
     const framed = page.frames().find((f) => f.url().startsWith(hub.url));
-    expect(framed ? await framed.evaluate(() => document.querySelector('meta[name=hexhub-token]')?.getAttribute('content') ?? null).catch(() => null) : null).toBeNull();
+    expect(
+      framed ? await framed.evaluate(() => document.querySelector('meta[name=hexhub-token]')?.getAttribute('content') ?? null).catch(() => null) : null,
+    ).toBeNull();
   } finally {
     await new Promise((resolve) => other.close(resolve));
   }

@@ -123,7 +123,9 @@ describe('package search', () => {
     const again = await httpGet(mirror.url, '/api/packages?sort=downloads&search=leaf', { headers: { accept: JSON_TYPE } });
     expect(again.headers['x-hexhub-cache']).toBe('HIT');
     expect(again.body.equals(first.body)).toBe(true);
-    expect((await httpGet(mirror.url, '/api/repos/hexpm/packages?search=leaf&sort=downloads', { headers: { accept: JSON_TYPE } })).headers['x-hexhub-cache']).toBe('HIT');
+    expect(
+      (await httpGet(mirror.url, '/api/repos/hexpm/packages?search=leaf&sort=downloads', { headers: { accept: JSON_TYPE } })).headers['x-hexhub-cache'],
+    ).toBe('HIT');
     expect(upstream.countRequests(/^\/api\/packages$/)).toBe(1);
 
     const erlang = await httpGet(mirror.url, '/api/packages?search=leaf&sort=downloads', { headers: { accept: ERLANG } });
@@ -168,7 +170,12 @@ describe('package search', () => {
         latest_version: '1.1.0-rc.1+build.7',
         latest_stable_version: '1.0.0',
         meta: { description: 'A leaf of the tree', licenses: [], links: {} },
-        releases: (leaf.releases as { version: string; url: string; inserted_at: string }[]).map((r) => ({ version: r.version, url: r.url, has_docs: false, inserted_at: r.inserted_at })),
+        releases: (leaf.releases as { version: string; url: string; inserted_at: string }[]).map((r) => ({
+          version: r.version,
+          url: r.url,
+          has_docs: false,
+          inserted_at: r.inserted_at,
+        })),
         retirements: {},
       },
     ]);
@@ -200,12 +207,19 @@ describe('package search', () => {
       // What hex_core does with it: binary_to_term(Body, [safe]) (no atoms it does not know).
       const file = join(mirror.dataDir, 'search.term');
       await writeFile(file, erlang.body);
-      const erl = spawnSync('erl', ['-noshell', '-eval', `{ok,B}=file:read_file("${file}"), [#{<<"name">> := N}] = binary_to_term(B, [safe]), io:format("~s", [N]), halt().`], { encoding: 'utf8' });
+      const erl = spawnSync(
+        'erl',
+        ['-noshell', '-eval', `{ok,B}=file:read_file("${file}"), [#{<<"name">> := N}] = binary_to_term(B, [safe]), io:format("~s", [N]), halt().`],
+        { encoding: 'utf8' },
+      );
       expect(erl.stdout, erl.stderr).toBe('leaf');
     }
 
     // The whole catalog, by name, and a search that finds nothing (mix: "No packages found").
-    expect((json(await httpGet(mirror.url, '/api/packages', { headers: { accept: JSON_TYPE } })) as { name: string }[]).map((p) => p.name)).toEqual(['app', 'leaf']);
+    expect((json(await httpGet(mirror.url, '/api/packages', { headers: { accept: JSON_TYPE } })) as { name: string }[]).map((p) => p.name)).toEqual([
+      'app',
+      'leaf',
+    ]);
     expect(json(await httpGet(mirror.url, '/api/packages?search=zzz', { headers: { accept: JSON_TYPE } }))).toEqual([]);
     expect(upstream.requests).toEqual([]);
   });
@@ -251,15 +265,29 @@ describe('everything else passes through', () => {
 
     // A package tarball as `mix hex.publish` uploads it: raw bytes, not a form.
     const tarball = randomBytes(3 * 1024 * 1024 + 17);
-    const published = await send('/api/publish?replace=true', { method: 'POST', headers: { 'content-type': 'application/octet-stream', authorization: credential }, body: tarball });
+    const published = await send('/api/publish?replace=true', {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', authorization: credential },
+      body: tarball,
+    });
     expect(published.status).toBe(201);
     expect(json(published)).toMatchObject({ path: '/api/publish', query: 'replace=true', contentType: 'application/octet-stream', bodyLength: tarball.length });
     expect(upstream.requests.find((r) => r.path === '/api/publish')!.body!.equals(tarball)).toBe(true);
 
     // Owners, keys, another organization's packages: any method, any path, as it came.
-    expect(json(await send('/api/packages/leaf/owners/someone%40example.com', { method: 'DELETE', headers: { authorization: credential } }))).toMatchObject({ method: 'DELETE', path: '/api/packages/leaf/owners/someone%40example.com', bodyLength: 0 });
-    expect(json(await send('/api/keys', { method: 'GET', headers: { authorization: credential } }))).toMatchObject({ method: 'GET', path: '/api/keys', authorization: credential });
-    expect(json(await send('/api/repos/acme/packages/secret', { method: 'GET', headers: { authorization: credential } }))).toMatchObject({ path: '/api/repos/acme/packages/secret' });
+    expect(json(await send('/api/packages/leaf/owners/someone%40example.com', { method: 'DELETE', headers: { authorization: credential } }))).toMatchObject({
+      method: 'DELETE',
+      path: '/api/packages/leaf/owners/someone%40example.com',
+      bodyLength: 0,
+    });
+    expect(json(await send('/api/keys', { method: 'GET', headers: { authorization: credential } }))).toMatchObject({
+      method: 'GET',
+      path: '/api/keys',
+      authorization: credential,
+    });
+    expect(json(await send('/api/repos/acme/packages/secret', { method: 'GET', headers: { authorization: credential } }))).toMatchObject({
+      path: '/api/repos/acme/packages/secret',
+    });
 
     // Nothing of it was kept, and no log line carries the credential (but the calls were logged).
     expect(mirror.engine.index.all().filter(([key]) => key.startsWith('api/'))).toEqual([]);
@@ -277,11 +305,21 @@ describe('everything else passes through', () => {
     const url = new URL(mirror.url);
     const tooBig = await new Promise<number>((resolve) => {
       // Announces 100 MB and sends none of it: the answer must not wait for the body.
-      const req = request({ host: url.hostname, port: url.port, path: '/api/publish', method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': String(100_000_000) }, agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-        req.destroy();
-      });
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/api/publish',
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(100_000_000) },
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        },
+      );
       req.on('error', () => resolve(0));
       req.flushHeaders();
     });
@@ -292,10 +330,15 @@ describe('everything else passes through', () => {
   });
 
   it('is refused to web pages like the repository paths, while Hex clients get through', async () => {
-    const call = (headers: Record<string, string>) => send('/api/short_url', { method: 'POST', headers: { 'content-type': JSON_TYPE, ...headers }, body: Buffer.from('{}') });
+    const call = (headers: Record<string, string>) =>
+      send('/api/short_url', { method: 'POST', headers: { 'content-type': JSON_TYPE, ...headers }, body: Buffer.from('{}') });
     expect((await call({})).status).toBe(201);
     upstream.resetRequests();
-    const pages: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }];
+    const pages: Record<string, string>[] = [
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: 'https://evil.example' },
+    ];
     for (const headers of pages) {
       expect((await call(headers)).status, JSON.stringify(headers)).toBe(403);
       expect((await httpGet(mirror.url, '/api/packages?search=leaf', { headers })).status).toBe(403);

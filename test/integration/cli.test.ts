@@ -45,11 +45,21 @@ describe('hexhub serve', () => {
     expect(await server.exited).toEqual({ code: 0, signal: null });
     const [listening, signIn, ...rest] = server.stdout().split('\n');
     expect(listening).toBe(`HexHub mirror listening on ${server.url}`);
-    expect(signIn).toMatch(new RegExp(`^Dashboard sign-in link \\(works once, within 15 minutes; \`hexhub dashboard\` makes another\\): ${server.url}/-/login\\?code=[\\w-]{43}$`));
+    expect(signIn).toMatch(
+      new RegExp(`^Dashboard sign-in link \\(works once, within 15 minutes; \`hexhub dashboard\` makes another\\): ${server.url}/-/login\\?code=[\\w-]{43}$`),
+    );
     expect(rest).toEqual(['']);
     // Logs are JSON lines on stderr, one per upstream fetch with outcome and timing.
-    const fetches = server.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'upstream_fetch');
-    expect(fetches.map((l) => [l.kind, l.outcome])).toEqual([['registry', 'stored'], ['tarball', 'stored']]);
+    const fetches = server
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.event === 'upstream_fetch');
+    expect(fetches.map((l) => [l.kind, l.outcome])).toEqual([
+      ['registry', 'stored'],
+      ['tarball', 'stored'],
+    ]);
     expect(fetches.every((l) => typeof l.ms === 'number')).toBe(true);
     const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { entries: Record<string, unknown> };
     expect(Object.keys(index.entries).sort()).toEqual(['registry/packages/pkg0', 'tarballs/pkg0-1.0.0.tar']);

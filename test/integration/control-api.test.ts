@@ -52,7 +52,14 @@ beforeEach(async () => {
   await repo.publish({ name: 'plug', version: '1.15.0-rc.0' });
   await repo.publish({ name: 'mime', version: '2.0.5' });
   await repo.publish({ name: 'mime', version: '2.0.6' }, { retired: { reason: 'security', message: 'CVE' } });
-  await repo.publish({ name: 'phoenix', version: '1.7.0', deps: [{ name: 'plug', requirement: '~> 1.14' }, { name: 'mime', requirement: '~> 2.0' }] });
+  await repo.publish({
+    name: 'phoenix',
+    version: '1.7.0',
+    deps: [
+      { name: 'plug', requirement: '~> 1.14' },
+      { name: 'mime', requirement: '~> 2.0' },
+    ],
+  });
   upstream = await startFakeUpstream(repo);
   mirror = await startMirror(upstream.url);
   api = createApiClient({ baseUrl: mirror.url, token: mirror.engine.token });
@@ -136,7 +143,10 @@ describe('status, cache contents and disk use', () => {
     const detail = await api.package('mime');
     expect(detail.registry!.releases.map((r) => r.version)).toEqual(['2.0.6', '2.0.5']);
     expect(detail.registry!.releases[0]!.retired).toEqual({ reason: 'security', message: 'CVE' });
-    expect(detail.registry!.releases[1]!).toMatchObject({ cached: { tarball: true, docs: false }, outerChecksum: repo.release('mime', '2.0.5')!.outerChecksum });
+    expect(detail.registry!.releases[1]!).toMatchObject({
+      cached: { tarball: true, docs: false },
+      outerChecksum: repo.release('mime', '2.0.5')!.outerChecksum,
+    });
     expect(detail.objects.map((o) => o.key)).toEqual(['registry/packages/mime', 'tarballs/mime-2.0.5.tar']);
     await httpGet(mirror.url, '/packages/phoenix');
     const phoenix = await api.package('phoenix');
@@ -201,7 +211,10 @@ describe('settings', () => {
     const initial = await api.settings();
     expect(initial.values).toMatchObject({ upstreamUrl: 'https://repo.hex.pm', upstreamEnabled: true, registryTtlSeconds: 300, sizeCapBytes: null });
     expect(initial.fixedByEnv.upstreamUrl).toBeUndefined();
-    const bad = await expectApiError(api.updateSettings({ timeoutMs: -1 as never, upstreamUrl: 'file:///etc/passwd', registryTtlSeconds: 'soon' as never }), 422);
+    const bad = await expectApiError(
+      api.updateSettings({ timeoutMs: -1 as never, upstreamUrl: 'file:///etc/passwd', registryTtlSeconds: 'soon' as never }),
+      422,
+    );
     expect(Object.keys(bad.body.fields!).sort()).toEqual(['registryTtlSeconds', 'timeoutMs', 'upstreamUrl']);
     expect(bad.body.fields!.upstreamUrl).toMatch(/must be an http/);
     expect((await api.settings()).values.upstreamUrl).toBe('https://repo.hex.pm');
@@ -233,8 +246,7 @@ describe('settings', () => {
 
   it('refuses malformed and oversized JSON bodies with clear errors', async () => {
     const url = new URL(`${API_PREFIX}/settings`, mirror.url);
-    const send = (body: string) =>
-      fetch(url, { method: 'PATCH', headers: { [TOKEN_HEADER]: mirror.engine.token, 'content-type': 'application/json' }, body });
+    const send = (body: string) => fetch(url, { method: 'PATCH', headers: { [TOKEN_HEADER]: mirror.engine.token, 'content-type': 'application/json' }, body });
     const malformed = await send('{"upstreamEnabled": fal');
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { message: string }).message).toMatch(/JSON/i);

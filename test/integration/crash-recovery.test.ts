@@ -87,7 +87,9 @@ describe('SIGKILL during 50 concurrent cold downloads', () => {
       // never a complete body with wrong bytes.
       for (const [i, reply] of replies.entries()) {
         if (reply.status === 200 && !reply.error && reply.body.length === repo.release(names[i]!, '1.0.0')!.bytes.length) {
-          expect(sha256(reply.body), `round ${round}, seed ${SEED}, killed ${delayMs} ms after the first download began`).toBe(repo.release(names[i]!, '1.0.0')!.outerChecksum);
+          expect(sha256(reply.body), `round ${round}, seed ${SEED}, killed ${delayMs} ms after the first download began`).toBe(
+            repo.release(names[i]!, '1.0.0')!.outerChecksum,
+          );
         }
       }
       // Between kills, whatever reached cache/ is whole: files appear only by rename after verification.

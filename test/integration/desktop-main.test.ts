@@ -25,7 +25,12 @@ interface Report {
   ready?: boolean;
   exitCode?: number;
   sandboxEnabled?: boolean;
-  windows: { options: { webPreferences: Record<string, unknown> }; navigationPolicy: boolean; windowOpenHandler: string; loaded?: { requested: string; url: string; status: number; hasTokenMeta: boolean; dashboard: boolean; csp: string | null } }[];
+  windows: {
+    options: { webPreferences: Record<string, unknown> };
+    navigationPolicy: boolean;
+    windowOpenHandler: string;
+    loaded?: { requested: string; url: string; status: number; hasTokenMeta: boolean; dashboard: boolean; csp: string | null };
+  }[];
   trays: { image: string; menu: string[]; tooltip: string }[];
   ipc: { channel: string; kind: string }[];
   permissionHandlers: number;
@@ -78,7 +83,9 @@ describe('the desktop main process', () => {
     const tray = report!.trays[0]!;
     expect(tray.image).toMatch(/tray\/offline/);
     expect(existsSync(tray.image)).toBe(true);
-    expect(tray.menu).toEqual(expect.arrayContaining(['Open dashboard', 'Copy HEX_MIRROR export', 'Pre-warm from lock file…', 'Start at login', 'Quit HexHub']));
+    expect(tray.menu).toEqual(
+      expect.arrayContaining(['Open dashboard', 'Copy HEX_MIRROR export', 'Pre-warm from lock file…', 'Start at login', 'Quit HexHub']),
+    );
     expect(report!.errors).toEqual([]);
     expect(existsSync(join(dir, 'data/hexhub.lock'))).toBe(true);
 

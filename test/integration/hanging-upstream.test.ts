@@ -53,7 +53,11 @@ async function cachedMirrorUsing(upstreamUrl: string, breakIt?: () => unknown, e
   await breakIt?.();
   // Retries as configured by default (UPSTREAM_RETRY_ATTEMPTS 3, 1 s backoff, 30 s timeout): the
   // budget must hold whatever they would cost.
-  mirror = await startMirror(upstreamUrl, { HEXHUB_REGISTRY_TTL: '0', UPSTREAM_TIMEOUT: '30000', UPSTREAM_RETRY_DELAY: '1000', UPSTREAM_RETRY_ATTEMPTS: '3', ...env }, filled.dataDir);
+  mirror = await startMirror(
+    upstreamUrl,
+    { HEXHUB_REGISTRY_TTL: '0', UPSTREAM_TIMEOUT: '30000', UPSTREAM_RETRY_DELAY: '1000', UPSTREAM_RETRY_ATTEMPTS: '3', ...env },
+    filled.dataDir,
+  );
   return mirror;
 }
 

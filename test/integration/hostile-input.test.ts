@@ -39,7 +39,13 @@ const SECRET_FILE = 'secret.txt';
 const SECRET = `hexhub-sentinel-${randomBytes(16).toString('hex')}`;
 
 /** Tight bounds, so that the timeouts play out within a test. */
-const SMALL_LIMITS: Partial<HttpLimits> = { headersTimeoutMs: 1000, requestTimeoutMs: 2000, checkIntervalMs: 200, keepAliveTimeoutMs: 500, idleSocketTimeoutMs: 2000 };
+const SMALL_LIMITS: Partial<HttpLimits> = {
+  headersTimeoutMs: 1000,
+  requestTimeoutMs: 2000,
+  checkIntervalMs: 200,
+  keepAliveTimeoutMs: 500,
+  idleSocketTimeoutMs: 2000,
+};
 
 let repo: FixtureRepo;
 let fakeHome: string;
@@ -298,15 +304,95 @@ describe('hostile paths and names', () => {
       ['/api/packages/leaf/releases/1.1.0-rc.1+build.7/download', repo.tarball('leaf', '1.1.0-rc.1+build.7')!],
     ];
     const refused: Record<string, string[]> = {
-      '/packages/NAME': ['..', '%2e%2e', '%2E%2E/..', up(3), '..%5c..%5c' + SECRET_FILE, 'leaf%00', 'leaf%00.txt', '%00', long, 'LEAF', 'Leaf', '%C3%A9t%C3%A9', 'leaf%2f..', 'le%2Faf', 'leaf/..', '.%2e/' + SECRET_FILE, 'leaf+1', '%2e'],
-      '/tarballs/NAME-VERSION.tar': [up(3), '..%2f..%2fleaf-1.0.0.tar', 'leaf-1.0.0.tar%00', 'leaf-1.0.0%00.tar', 'leaf-..%2f..%2fx.tar', 'leaf-1.0.0%2f..%2f..%2fx.tar', 'LEAF-1.0.0.tar', 'leaf-1.0.0+%2e%2e.tar', 'leaf-1.0.0+build%2f..%2f..%2fx.tar', 'leaf-1.0.0+build%5c..%5cx.tar', `leaf-${long}.tar`, `${long}-1.0.0.tar`, 'leaf-1.0.0-%CE%B1.tar', 'leaf-1.0.0', 'leaf-01.0.0.tar', 'leaf-1.0.0.tar/..'],
-      '/docs/NAME-VERSION.tar.gz': [up(3), 'leaf-1.0.0.tar.gz%00', 'leaf-1.0.0%2f..%2f..%2fx.tar.gz', '..%5c..%5cx.tar.gz', 'LEAF-1.0.0.tar.gz', `leaf-1.0.0+${long}.tar.gz`, 'leaf-1.0.0-%F0%9F%92%A9.tar.gz', 'leaf-1.0.0.tar'],
+      '/packages/NAME': [
+        '..',
+        '%2e%2e',
+        '%2E%2E/..',
+        up(3),
+        '..%5c..%5c' + SECRET_FILE,
+        'leaf%00',
+        'leaf%00.txt',
+        '%00',
+        long,
+        'LEAF',
+        'Leaf',
+        '%C3%A9t%C3%A9',
+        'leaf%2f..',
+        'le%2Faf',
+        'leaf/..',
+        '.%2e/' + SECRET_FILE,
+        'leaf+1',
+        '%2e',
+      ],
+      '/tarballs/NAME-VERSION.tar': [
+        up(3),
+        '..%2f..%2fleaf-1.0.0.tar',
+        'leaf-1.0.0.tar%00',
+        'leaf-1.0.0%00.tar',
+        'leaf-..%2f..%2fx.tar',
+        'leaf-1.0.0%2f..%2f..%2fx.tar',
+        'LEAF-1.0.0.tar',
+        'leaf-1.0.0+%2e%2e.tar',
+        'leaf-1.0.0+build%2f..%2f..%2fx.tar',
+        'leaf-1.0.0+build%5c..%5cx.tar',
+        `leaf-${long}.tar`,
+        `${long}-1.0.0.tar`,
+        'leaf-1.0.0-%CE%B1.tar',
+        'leaf-1.0.0',
+        'leaf-01.0.0.tar',
+        'leaf-1.0.0.tar/..',
+      ],
+      '/docs/NAME-VERSION.tar.gz': [
+        up(3),
+        'leaf-1.0.0.tar.gz%00',
+        'leaf-1.0.0%2f..%2f..%2fx.tar.gz',
+        '..%5c..%5cx.tar.gz',
+        'LEAF-1.0.0.tar.gz',
+        `leaf-1.0.0+${long}.tar.gz`,
+        'leaf-1.0.0-%F0%9F%92%A9.tar.gz',
+        'leaf-1.0.0.tar',
+      ],
       '/names': ['/..', '/../' + SECRET_FILE, '%2f..%2f' + SECRET_FILE, '/%2e%2e/%2e%2e/' + SECRET_FILE, '%00', '/' + long],
       '/versions': ['/..', '%2f..%2f..%2f' + SECRET_FILE, '%5c..%5c' + SECRET_FILE, '.json'],
       '/public_key': ['/..', '%2f..%2f..%2f' + SECRET_FILE, '%00', '/%2e%2e'],
-      '/installs/...': ['../../' + SECRET_FILE, '%2e%2e/%2e%2e/%2e%2e/' + SECRET_FILE, up(4), 'a%5c..%5c..%5c' + SECRET_FILE, '.hidden', 'a/b/c/d/e', 'hex.csv%00', '%00', long, 'a/%2e%2e/%2e%2e/' + SECRET_FILE, '%C3%A9.csv', 'a//../../' + SECRET_FILE],
-      '/api/packages/NAME': ['..', up(3), 'LEAF', 'leaf%00', long, 'leaf/releases/..%2f..%2f' + SECRET_FILE, 'leaf/releases/1.0.0%2f..%2f..', 'leaf/releases/%2e%2e', 'leaf/releases/1.0.0/download/..', 'leaf/releases/1.0.0%00/docs/download', 'leaf/releases/1.0.0.TAR/download', '%C3%A9/releases/1.0.0'],
-      '/ and /assets/': ['/..%2f..%2f' + SECRET_FILE, '/%2e%2e/%2e%2e/' + SECRET_FILE, '/index.html%00', '/assets/..%2f..%2fpackage.json', '/assets/%2e%2e/%2e%2e/%2e%2e/' + SECRET_FILE, '/assets/..%5c..%5cpackage.json', '/assets/' + long, '/index.html/..%2f..%2f' + SECRET_FILE],
+      '/installs/...': [
+        '../../' + SECRET_FILE,
+        '%2e%2e/%2e%2e/%2e%2e/' + SECRET_FILE,
+        up(4),
+        'a%5c..%5c..%5c' + SECRET_FILE,
+        '.hidden',
+        'a/b/c/d/e',
+        'hex.csv%00',
+        '%00',
+        long,
+        'a/%2e%2e/%2e%2e/' + SECRET_FILE,
+        '%C3%A9.csv',
+        'a//../../' + SECRET_FILE,
+      ],
+      '/api/packages/NAME': [
+        '..',
+        up(3),
+        'LEAF',
+        'leaf%00',
+        long,
+        'leaf/releases/..%2f..%2f' + SECRET_FILE,
+        'leaf/releases/1.0.0%2f..%2f..',
+        'leaf/releases/%2e%2e',
+        'leaf/releases/1.0.0/download/..',
+        'leaf/releases/1.0.0%00/docs/download',
+        'leaf/releases/1.0.0.TAR/download',
+        '%C3%A9/releases/1.0.0',
+      ],
+      '/ and /assets/': [
+        '/..%2f..%2f' + SECRET_FILE,
+        '/%2e%2e/%2e%2e/' + SECRET_FILE,
+        '/index.html%00',
+        '/assets/..%2f..%2fpackage.json',
+        '/assets/%2e%2e/%2e%2e/%2e%2e/' + SECRET_FILE,
+        '/assets/..%5c..%5cpackage.json',
+        '/assets/' + long,
+        '/index.html/..%2f..%2f' + SECRET_FILE,
+      ],
     };
     const familyPrefix: Record<string, string> = {
       '/packages/NAME': '/packages/',
@@ -322,7 +408,21 @@ describe('hostile paths and names', () => {
     // The control API: no token gets 401 (or the router's 414 for an overlong parameter, which
     // comes before any route); with the token, a bad name is a 400 and an unknown route a 404;
     // a rebinding Host is refused even with the token.
-    const control = ['/status%00', '/..%2fstatus', '/cache/..', '/cache/%2e%2e', '/cache/' + up(3), '/cache/LEAF', '/cache/leaf/..%2f..', '/cache/leaf/%2e%2e', '/cache/' + long, '/jobs/..%2f..%2f' + SECRET_FILE, '/jobs/%00', '/settings/..', '/setup/..%2f..'];
+    const control = [
+      '/status%00',
+      '/..%2fstatus',
+      '/cache/..',
+      '/cache/%2e%2e',
+      '/cache/' + up(3),
+      '/cache/LEAF',
+      '/cache/leaf/..%2f..',
+      '/cache/leaf/%2e%2e',
+      '/cache/' + long,
+      '/jobs/..%2f..%2f' + SECRET_FILE,
+      '/jobs/%00',
+      '/settings/..',
+      '/setup/..%2f..',
+    ];
 
     const problems: string[] = [];
     const check = (what: string, reply: Reply, allowed: number[]) => {
@@ -334,19 +434,28 @@ describe('hostile paths and names', () => {
       if (reply.status !== 200 || !reply.body.equals(bytes)) problems.push(`legit ${path} → ${reply.status}, ${reply.body.length} bytes`);
     }
     for (const [family, suffixes] of Object.entries(refused)) {
-      for (const suffix of suffixes) check(`${family}: ${familyPrefix[family]}${suffix.slice(0, 60)}`, await httpGet(url, familyPrefix[family] + suffix), [400, 404, 414]);
+      for (const suffix of suffixes)
+        check(`${family}: ${familyPrefix[family]}${suffix.slice(0, 60)}`, await httpGet(url, familyPrefix[family] + suffix), [400, 404, 414]);
     }
     const good = `127.0.0.1:${box.port}`;
     for (const path of control) {
       const full = `${API_PREFIX}${path}`;
       check(`no token ${full.slice(0, 60)}`, await httpGet(url, full), [401, 404, 414]);
       check(`token ${full.slice(0, 60)}`, await httpGet(url, full, { headers: { [TOKEN_HEADER]: box.mirror.engine.token, host: good } }), [400, 404, 414]);
-      check(`rebinding ${full.slice(0, 60)}`, await httpGet(url, full, { headers: { [TOKEN_HEADER]: box.mirror.engine.token, host: `evil.example:${box.port}` } }), [403, 404, 414]);
+      check(
+        `rebinding ${full.slice(0, 60)}`,
+        await httpGet(url, full, { headers: { [TOKEN_HEADER]: box.mirror.engine.token, host: `evil.example:${box.port}` } }),
+        [403, 404, 414],
+      );
     }
     // Duplicate slashes are collapsed before routing: they reach the guard like any other call.
     for (const path of [`${API_PREFIX}//status`, `/${API_PREFIX}/status`, `${API_PREFIX}/status/`]) {
       check(`no token ${path}`, await httpGet(url, path), [401, 404]);
-      check(`rebinding ${path}`, await httpGet(url, path, { headers: { [TOKEN_HEADER]: box.mirror.engine.token, host: `evil.example:${box.port}` } }), [403, 404]);
+      check(
+        `rebinding ${path}`,
+        await httpGet(url, path, { headers: { [TOKEN_HEADER]: box.mirror.engine.token, host: `evil.example:${box.port}` } }),
+        [403, 404],
+      );
     }
     // The dashboard page carries the token: only this server's own Host may have it.
     const page = await httpGet(url, '/', { headers: { host: `evil.example:${box.port}` } });
@@ -383,7 +492,10 @@ describe('hostile paths and names', () => {
     const problems: string[] = [];
     for (const { target, allowed, host } of targets) {
       for (const method of ['GET', 'HEAD', 'OPTIONS']) {
-        const reply = await rawExchange(box.mirror.url, `${method} ${target} HTTP/1.1\r\nHost: ${host ?? `127.0.0.1:${box.port}`}\r\nConnection: close\r\n\r\n`);
+        const reply = await rawExchange(
+          box.mirror.url,
+          `${method} ${target} HTTP/1.1\r\nHost: ${host ?? `127.0.0.1:${box.port}`}\r\nConnection: close\r\n\r\n`,
+        );
         const what = `${method} ${JSON.stringify(target)}${host ? ` Host ${host}` : ''}`;
         if (!allowed.includes(reply.status)) problems.push(`${what} → ${reply.status} ${reply.text.split('\r\n')[0]}`);
         if (reply.text.includes(SECRET)) problems.push(`${what} → served the sentinel`);
@@ -429,7 +541,8 @@ interface Outcome {
 }
 
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
-const charsFrom = (codes: fc.Arbitrary<number>, maxLength: number, minLength = 0) => fc.string({ unit: codes.map((c) => String.fromCharCode(c)), minLength, maxLength });
+const charsFrom = (codes: fc.Arbitrary<number>, maxLength: number, minLength = 0) =>
+  fc.string({ unit: codes.map((c) => String.fromCharCode(c)), minLength, maxLength });
 
 /**
  * Requests built from pieces that matter to a path-handling bug: real and plausible names
@@ -443,12 +556,43 @@ function fuzzRequests(port: number, token: string): fc.Arbitrary<FuzzRequest> {
     fc.stringMatching(/^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})(-[0-9A-Za-z-]{1,6}(\.[0-9A-Za-z-]{1,6})?)?(\+[0-9A-Za-z-]{1,6})?$/),
   );
   const releaseFile = fc
-    .tuple(name, fc.constantFrom('-', '-', '-', '--', '', '%2d'), version, fc.constantFrom('.tar', '.tar', '.tar.gz', '.tar.gz', '.TAR', '.tar%00', '', '.tar/..', '.tar%2f..'))
+    .tuple(
+      name,
+      fc.constantFrom('-', '-', '-', '--', '', '%2d'),
+      version,
+      fc.constantFrom('.tar', '.tar', '.tar.gz', '.tar.gz', '.TAR', '.tar%00', '', '.tar/..', '.tar%2f..'),
+    )
     .map((parts) => parts.join(''));
   const traversal = fc.constantFrom(
-    '..', '.', '%2e%2e', '%2E%2E', '.%2e', '%2e.', '..%2f', '..%5c', '%2f', '%5C', '\\', '..\\', '%00', '%2500', '%252e%252e',
-    '%c0%ae%c0%ae', '%c0%af', '..;', '%u002e%u002e', SECRET_FILE, `..%2f..%2f..%2f${SECRET_FILE}`, `%2e%2e%2f%2e%2e%2f%2e%2e%2f${SECRET_FILE}`,
-    `..\\..\\..\\${SECRET_FILE}`, '..%00', '~', 'index.html', 'token', 'index.json', 'settings.json',
+    '..',
+    '.',
+    '%2e%2e',
+    '%2E%2E',
+    '.%2e',
+    '%2e.',
+    '..%2f',
+    '..%5c',
+    '%2f',
+    '%5C',
+    '\\',
+    '..\\',
+    '%00',
+    '%2500',
+    '%252e%252e',
+    '%c0%ae%c0%ae',
+    '%c0%af',
+    '..;',
+    '%u002e%u002e',
+    SECRET_FILE,
+    `..%2f..%2f..%2f${SECRET_FILE}`,
+    `%2e%2e%2f%2e%2e%2f%2e%2e%2f${SECRET_FILE}`,
+    `..\\..\\..\\${SECRET_FILE}`,
+    '..%00',
+    '~',
+    'index.html',
+    'token',
+    'index.json',
+    'settings.json',
   );
   const percentByte = fc.integer({ min: 0, max: 255 }).map((b) => `%${hex2(b)}`);
   const brokenPercent = fc.constantFrom('%', '%z', '%g0', '%%', '%1', '%%32%65');
@@ -473,30 +617,82 @@ function fuzzRequests(port: number, token: string): fc.Arbitrary<FuzzRequest> {
   );
   const segment = fc.array(atom, { minLength: 1, maxLength: 3 }).map((atoms) => atoms.join(''));
   const prefix = fc.constantFrom(
-    '/packages/', '/tarballs/', '/docs/', '/names', '/versions', '/public_key', '/installs/', '/api/packages/', '/api/packages/leaf/releases/',
-    '/-/api/', '/-/api/cache/', '/-/api/jobs/', '/-/api/setup', '/-/api/events', '/', '//', '/assets/', '/index.html', '/metrics', '/repos/',
+    '/packages/',
+    '/tarballs/',
+    '/docs/',
+    '/names',
+    '/versions',
+    '/public_key',
+    '/installs/',
+    '/api/packages/',
+    '/api/packages/leaf/releases/',
+    '/-/api/',
+    '/-/api/cache/',
+    '/-/api/jobs/',
+    '/-/api/setup',
+    '/-/api/events',
+    '/',
+    '//',
+    '/assets/',
+    '/index.html',
+    '/metrics',
+    '/repos/',
   );
   const separator = fc.constantFrom('/', '/', '/', '//', '%2f', '%5c', '\\', '/./', '/../');
   // At most one query pair: a repeated key is the known catalog bug, tested on its own below.
   const query = fc.option(
-    fc.tuple(fc.constantFrom('q', 'sort', 'order', 'page', 'pageSize', 'mirrorUrl', 'token', 'x', '__proto__'), fc.oneof(segment, fc.constant(token))).map(([k, v]) => `?${k}=${v}`),
+    fc
+      .tuple(fc.constantFrom('q', 'sort', 'order', 'page', 'pageSize', 'mirrorUrl', 'token', 'x', '__proto__'), fc.oneof(segment, fc.constant(token)))
+      .map(([k, v]) => `?${k}=${v}`),
     { nil: '', freq: 3 },
   );
-  const path = fc
-    .tuple(prefix, fc.array(segment, { maxLength: 4 }), separator, query)
-    .map(([start, segments, sep, q]) => start + segments.join(sep) + q);
+  const path = fc.tuple(prefix, fc.array(segment, { maxLength: 4 }), separator, query).map(([start, segments, sep, q]) => start + segments.join(sep) + q);
 
   const headerText = charsFrom(fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.constant(0x09), fc.integer({ min: 0x80, max: 0xff })), 40);
   const own = [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`];
   const host = fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(...own) },
-    { weight: 3, arbitrary: fc.constantFrom('127.0.0.1', `evil.example:${port}`, 'evil.example', `127.0.0.1:${port}.evil.example`, `127.0.0.1:${port}@evil.example`, `127.0.0.1:${port + 1}`, 'a'.repeat(300)) },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(
+        '127.0.0.1',
+        `evil.example:${port}`,
+        'evil.example',
+        `127.0.0.1:${port}.evil.example`,
+        `127.0.0.1:${port}@evil.example`,
+        `127.0.0.1:${port + 1}`,
+        'a'.repeat(300),
+      ),
+    },
     { weight: 1, arbitrary: headerText },
   );
-  const origin = fc.oneof(fc.constantFrom('null', 'https://evil.example', `https://127.0.0.1:${port}`, `http://127.0.0.1:${port + 1}`, 'http://127.0.0.1', ...own.map((h) => `http://${h}`)), headerText);
+  const origin = fc.oneof(
+    fc.constantFrom(
+      'null',
+      'https://evil.example',
+      `https://127.0.0.1:${port}`,
+      `http://127.0.0.1:${port + 1}`,
+      'http://127.0.0.1',
+      ...own.map((h) => `http://${h}`),
+    ),
+    headerText,
+  );
   const etag = fc.oneof(fc.constantFrom('*', 'W/"x"', '""', '"', ',,,', `${'"a", '.repeat(2000)}"b"`), fc.stringMatching(/^"[0-9a-f]{0,64}"$/), headerText);
-  const range = fc.oneof(fc.constantFrom('bytes=0-10', 'bytes=-1', 'bytes=999999999-', 'bytes=5-1', 'bytes=0-0,-1', `bytes=${'0-1,'.repeat(2000)}0-1`, 'items=0-1', 'bytes=--'), headerText);
-  const accept = fc.oneof(fc.constantFrom('application/vnd.hex+erlang', 'application/json', '*/*', 'text/html', 'text/event-stream', 'application/vnd.hex+erlang;q=0, application/json'), headerText);
+  const range = fc.oneof(
+    fc.constantFrom('bytes=0-10', 'bytes=-1', 'bytes=999999999-', 'bytes=5-1', 'bytes=0-0,-1', `bytes=${'0-1,'.repeat(2000)}0-1`, 'items=0-1', 'bytes=--'),
+    headerText,
+  );
+  const accept = fc.oneof(
+    fc.constantFrom(
+      'application/vnd.hex+erlang',
+      'application/json',
+      '*/*',
+      'text/html',
+      'text/event-stream',
+      'application/vnd.hex+erlang;q=0, application/json',
+    ),
+    headerText,
+  );
   const tokenHeader = fc.constantFrom(token, token, `${token}x`, token.slice(1), 'x'.repeat(token.length), token.toUpperCase());
   const headers = fc
     .record(
@@ -513,7 +709,11 @@ function fuzzRequests(port: number, token: string): fc.Arbitrary<FuzzRequest> {
       { requiredKeys: [] },
     )
     .map((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as Record<string, string>);
-  const method = fc.oneof({ weight: 14, arbitrary: fc.constant('GET') }, { weight: 3, arbitrary: fc.constant('HEAD') }, { weight: 3, arbitrary: fc.constantFrom('OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND') });
+  const method = fc.oneof(
+    { weight: 14, arbitrary: fc.constant('GET') },
+    { weight: 3, arbitrary: fc.constant('HEAD') },
+    { weight: 3, arbitrary: fc.constantFrom('OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND') },
+  );
   return fc.tuple(method, path, headers).map(([m, p, h]) => {
     // Only GET carries the token. A write that got through would change state this test does
     // not set out to change (and machine setup writes outside the data dir); HEAD on the event
@@ -576,7 +776,8 @@ describe('fuzzed requests', () => {
       const body = text(out.body);
       if (body.includes(SECRET)) return 'served the sentinel file';
       // (A 404 names the path it was asked for, so a token the request put in its own path comes back.)
-      if (body.includes(token) && !req.path.includes(token) && !passesOriginCheck(req.headers)) return 'served the token to a request that fails the Host/Origin checks';
+      if (body.includes(token) && !req.path.includes(token) && !passesOriginCheck(req.headers))
+        return 'served the token to a request that fails the Host/Origin checks';
       if (body.includes(box.root) && !authorized(req.headers)) return 'served control data (the data dir path) without the token';
       if (out.headers['access-control-allow-origin'] !== undefined) return 'sent a CORS header';
       return undefined;
@@ -589,7 +790,8 @@ describe('fuzzed requests', () => {
     const statuses = new Map<number, number>();
     const knownGood = async (when: string) => {
       const reply = await httpGet(box.mirror.url, '/packages/leaf');
-      if (reply.status !== 200 || !reply.body.equals(repo.packageBody('leaf')!)) failures.push(`known-good request ${when} → ${reply.status} ${reply.error ?? ''}`);
+      if (reply.status !== 200 || !reply.body.equals(repo.packageBody('leaf')!))
+        failures.push(`known-good request ${when} → ${reply.status} ${reply.error ?? ''}`);
     };
     // In rounds, so the known-good request also runs in the middle of the storm.
     const ROUND = 1000;
@@ -646,7 +848,9 @@ describe('oversized and malformed requests', () => {
     expect(under.status).toBe(200);
     // Others, on their own connections and at the same time, are served.
     const mixed = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? httpGet(url, '/packages/leaf', { headers: { 'x-big': 'b'.repeat(32 * 1024) } }) : httpGet(url, '/packages/leaf'))),
+      Array.from({ length: 20 }, (_, i) =>
+        i % 2 ? httpGet(url, '/packages/leaf', { headers: { 'x-big': 'b'.repeat(32 * 1024) } }) : httpGet(url, '/packages/leaf'),
+      ),
     );
     expect(mixed.map((r) => r.status)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 ? 431 : 200)));
     expect(upstreamViolations(box.upstream)).toEqual([]);
@@ -661,7 +865,14 @@ describe('oversized and malformed requests', () => {
     const call = (method: string, path: string, body: string | ((req: import('node:http').ClientRequest) => void), headers: Record<string, string> = {}) =>
       new Promise<{ status: number; json: { error?: string; message?: string } }>((resolve) => {
         const req = httpRequest(
-          { host: base.hostname, port: base.port, method, path: `${API_PREFIX}${path}`, agent: false, headers: { [TOKEN_HEADER]: token, 'content-type': 'application/json', ...headers } },
+          {
+            host: base.hostname,
+            port: base.port,
+            method,
+            path: `${API_PREFIX}${path}`,
+            agent: false,
+            headers: { [TOKEN_HEADER]: token, 'content-type': 'application/json', ...headers },
+          },
           (res) => {
             let data = '';
             res.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
@@ -781,7 +992,11 @@ describe('idle connections', () => {
     const keepAlive = Array.from({ length: 200 }, () => rawConnect(url));
     await Promise.all(keepAlive.map((c) => c.connected));
     for (const c of keepAlive) c.socket.write(`GET /names HTTP/1.1\r\nHost: 127.0.0.1:${box.port}\r\n\r\n`);
-    await eventually(async () => keepAlive.filter((c) => !c.respondedAt()).length, (left) => left === 0, 5000);
+    await eventually(
+      async () => keepAlive.filter((c) => !c.respondedAt()).length,
+      (left) => left === 0,
+      5000,
+    );
 
     const fresh = [];
     for (let i = 0; i < 20; i++) {
@@ -792,12 +1007,18 @@ describe('idle connections', () => {
     expect(fresh.filter((r) => r.status !== 200 || r.ms > 5000)).toEqual([]);
 
     const silentCloses = await Promise.all(silent.map((c) => c.closed));
-    const keepAliveCloses = await Promise.all(keepAlive.map(async (c) => ({ ...(await c.closed), sinceResponse: Date.now() - c.respondedAt(), response: c.received() })));
+    const keepAliveCloses = await Promise.all(
+      keepAlive.map(async (c) => ({ ...(await c.closed), sinceResponse: Date.now() - c.respondedAt(), response: c.received() })),
+    );
     // Silent ones fall under the headers timeout; none outlives the idle-socket bound by much.
     expect(silentCloses.filter((c) => c.afterMs > 5000 || !(c.firstLine === '' || /^HTTP\/1\.1 408 /.test(c.firstLine)))).toEqual([]);
     // Keep-alive ones: one 200, nothing else, then closed no sooner than the keep-alive timeout.
     const wrong = keepAliveCloses.filter(
-      (c) => !/^HTTP\/1\.1 200 /.test(c.firstLine) || c.response.split('HTTP/1.1 ').length !== 2 || c.sinceResponse < SMALL_LIMITS.keepAliveTimeoutMs! - 50 || c.sinceResponse > 5000,
+      (c) =>
+        !/^HTTP\/1\.1 200 /.test(c.firstLine) ||
+        c.response.split('HTTP/1.1 ').length !== 2 ||
+        c.sinceResponse < SMALL_LIMITS.keepAliveTimeoutMs! - 50 ||
+        c.sinceResponse > 5000,
     );
     expect(wrong.map((c) => ({ firstLine: c.firstLine, sinceResponse: c.sinceResponse }))).toEqual([]);
     expect((await httpGet(url, '/names')).status).toBe(200);
@@ -822,7 +1043,10 @@ describe('idle connections', () => {
 
     const reaped = await Promise.all(idle.map((c) => c.closed));
     expect(reaped.filter((c) => c.afterMs > 5000)).toEqual([]);
-    const again = await eventually(() => httpGet(url, '/names'), (r) => r.status === 200);
+    const again = await eventually(
+      () => httpGet(url, '/names'),
+      (r) => r.status === 200,
+    );
     expect(again.status).toBe(200);
     expect(again.body.equals(repo.namesBody())).toBe(true);
   });
@@ -846,7 +1070,14 @@ describe('control API refusals', () => {
     const payload = JSON.stringify(body);
     const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port: box.port, method: 'PATCH', path: `${API_PREFIX}/settings`, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } },
+        {
+          host: '127.0.0.1',
+          port: box.port,
+          method: 'PATCH',
+          path: `${API_PREFIX}/settings`,
+          agent: false,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
+        },
         (res) => {
           let data = '';
           res.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
@@ -871,9 +1102,19 @@ describe('control API refusals', () => {
       { why: 'no token', headers: { host: own }, status: 401, error: 'unauthorized' },
       { why: 'a wrong token of the right length', headers: { host: own, [TOKEN_HEADER]: 'x'.repeat(token.length) }, status: 401, error: 'unauthorized' },
       { why: 'the token minus a character', headers: { host: own, [TOKEN_HEADER]: token.slice(0, -1) }, status: 401, error: 'unauthorized' },
-      { why: 'the token in another case', headers: { host: own, [TOKEN_HEADER]: token.toUpperCase() === token ? token.toLowerCase() : token.toUpperCase() }, status: 401, error: 'unauthorized' },
+      {
+        why: 'the token in another case',
+        headers: { host: own, [TOKEN_HEADER]: token.toUpperCase() === token ? token.toLowerCase() : token.toUpperCase() },
+        status: 401,
+        error: 'unauthorized',
+      },
       { why: 'a foreign Origin', headers: { host: own, [TOKEN_HEADER]: token, origin: 'https://evil.example' }, status: 403, error: 'forbidden' },
-      { why: 'an Origin on another port', headers: { host: own, [TOKEN_HEADER]: token, origin: `http://127.0.0.1:${box.port + 1}` }, status: 403, error: 'forbidden' },
+      {
+        why: 'an Origin on another port',
+        headers: { host: own, [TOKEN_HEADER]: token, origin: `http://127.0.0.1:${box.port + 1}` },
+        status: 403,
+        error: 'forbidden',
+      },
       { why: 'an https Origin of this host', headers: { host: own, [TOKEN_HEADER]: token, origin: `https://${own}` }, status: 403, error: 'forbidden' },
       { why: 'a null Origin', headers: { host: own, [TOKEN_HEADER]: token, origin: 'null' }, status: 403, error: 'forbidden' },
       { why: 'a cross-site fetch', headers: { host: own, [TOKEN_HEADER]: token, 'sec-fetch-site': 'cross-site' }, status: 403, error: 'forbidden' },
@@ -903,8 +1144,27 @@ describe('control API refusals', () => {
     const box = await settingsBox();
     const before = await savedState(box);
     const bad: unknown[] = [
-      'ftp://x', 'javascript:alert(1)', 'http://', 'https://', 'gopher://evil.example/', 'data:text/plain,hi', 'file://localhost/etc/passwd', 'ws://evil.example',
-      '//evil.example', 'evil.example', 'http://user:pw@evil.example', 'http://evil.example/?q=1', 'http://evil.example/#x', 'http://x\r\nHost: y', 'http://a b', '', 42, null, true, {}, [],
+      'ftp://x',
+      'javascript:alert(1)',
+      'http://',
+      'https://',
+      'gopher://evil.example/',
+      'data:text/plain,hi',
+      'file://localhost/etc/passwd',
+      'ws://evil.example',
+      '//evil.example',
+      'evil.example',
+      'http://user:pw@evil.example',
+      'http://evil.example/?q=1',
+      'http://evil.example/#x',
+      'http://x\r\nHost: y',
+      'http://a b',
+      '',
+      42,
+      null,
+      true,
+      {},
+      [],
     ];
     const outcomes = [];
     for (const value of bad) {
@@ -919,7 +1179,9 @@ describe('control API refusals', () => {
     expect(mixed.status).toBe(422);
     // The same rule for the setup page's mirror URL (POST ftp:// is in control-api.test.ts).
     for (const value of ['javascript:alert(1)', 'file:///etc/passwd', 'http://']) {
-      const reply = await httpGet(box.mirror.url, `${API_PREFIX}/setup?mirrorUrl=${encodeURIComponent(value)}`, { headers: { [TOKEN_HEADER]: box.mirror.engine.token } });
+      const reply = await httpGet(box.mirror.url, `${API_PREFIX}/setup?mirrorUrl=${encodeURIComponent(value)}`, {
+        headers: { [TOKEN_HEADER]: box.mirror.engine.token },
+      });
       expect(reply.status, value).toBe(422);
       expect(JSON.parse(reply.body.toString()).fields.mirrorUrl).toEqual(expect.any(String));
     }
@@ -929,7 +1191,13 @@ describe('control API refusals', () => {
     const urlish = fc.oneof(
       fc.string({ maxLength: 60 }),
       fc.webUrl({ withQueryParameters: true, withFragments: true }),
-      fc.tuple(fc.constantFrom('http:', 'https:', 'HTTP:', 'ftp:', 'file:', 'javascript:', 'data:', 'blob:', 'about:', 'ws:', ''), fc.constantFrom('', '/', '//', '///', '\\\\'), fc.string({ maxLength: 30 })).map((p) => p.join('')),
+      fc
+        .tuple(
+          fc.constantFrom('http:', 'https:', 'HTTP:', 'ftp:', 'file:', 'javascript:', 'data:', 'blob:', 'about:', 'ws:', ''),
+          fc.constantFrom('', '/', '//', '///', '\\\\'),
+          fc.string({ maxLength: 30 }),
+        )
+        .map((p) => p.join('')),
     );
     await fc.assert(
       fc.asyncProperty(urlish, async (value) => {
@@ -998,7 +1266,11 @@ describe('bugs this suite found (regression tests)', () => {
     const conn = rawConnect(box.mirror.url);
     await conn.connected;
     conn.socket.write(`HEAD ${API_PREFIX}/events HTTP/1.1\r\nHost: 127.0.0.1:${box.port}\r\n${TOKEN_HEADER}: ${box.mirror.engine.token}\r\n\r\n`);
-    await eventually(async () => conn.received(), (received) => received.includes('\r\n\r\n'), 3000);
+    await eventually(
+      async () => conn.received(),
+      (received) => received.includes('\r\n\r\n'),
+      3000,
+    );
     expect(conn.received()).toMatch(/^HTTP\/1\.1 (200|405) /);
   });
 

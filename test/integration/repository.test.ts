@@ -50,7 +50,7 @@ describe('registry resources', () => {
     expect((await readFile(join(mirror.dataDir, 'cache/registry/packages/leaf'))).equals(reply.body)).toBe(true);
   });
 
-  it('keeps the upstream\'s Last-Modified on records, tarballs and docs, cold and warm', async () => {
+  it("keeps the upstream's Last-Modified on records, tarballs and docs, cold and warm", async () => {
     for (const path of ['/packages/leaf', '/names', '/tarballs/leaf-1.0.0.tar', '/docs/leaf-1.0.0.tar.gz']) {
       const direct = await httpGet(upstream.url, path);
       expect(direct.headers['last-modified'], path).toMatch(/ GMT$/);

@@ -34,7 +34,11 @@ describe.runIf(enabled)('S3 storage on a real radosgw', () => {
   beforeAll(async () => {
     ceph = await startCeph();
     // The SDK reads credentials through its default chain, from the process environment.
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: ceph.accessKeyId, AWS_SECRET_ACCESS_KEY: ceph.secretAccessKey, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: ceph.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: ceph.secretAccessKey,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
     repo = new FixtureRepo();
     await repo.publish({ name: 'leaf', version: '1.0.0' });
     await repo.publish({ name: 'mid', version: '0.1.0', deps: [{ name: 'leaf', requirement: '~> 1.0' }] });
@@ -142,7 +146,11 @@ describe.runIf(enabled)('S3 storage on a real radosgw', () => {
     expect(a.logs.some((l) => l.event === 'storage_failed')).toBe(true);
     const ready = await httpGet(a.url, '/readyz');
     expect(ready.status).toBe(503);
-    expect(JSON.parse(ready.body.toString())).toMatchObject({ status: 'unavailable', storage: { backend: 's3', state: 'unreachable' }, upstream: { state: 'ok' } });
+    expect(JSON.parse(ready.body.toString())).toMatchObject({
+      status: 'unavailable',
+      storage: { backend: 's3', state: 'unreachable' },
+      upstream: { state: 'ok' },
+    });
     expect((await httpGet(a.url, '/healthz')).status).toBe(200);
     expect(a.engine.index.get(keys.tarball('shared_3', '1.0.0'))).toBeUndefined();
     expect(await readdir(join(a.dataDir, 'tmp'))).toEqual([]);
@@ -166,7 +174,12 @@ describe.runIf(enabled)('S3 storage on a real radosgw', () => {
     const fresh = await instance(bucket);
     // The listing comes from the bucket (synced at start, in the background).
     for (let i = 0; i < 100 && fresh.engine.catalog.counts().releases < 3; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(fresh.engine.catalog.list({}).items.map((p) => p.name).sort()).toEqual(['leaf', 'mid', 'shared_0']);
+    expect(
+      fresh.engine.catalog
+        .list({})
+        .items.map((p) => p.name)
+        .sort(),
+    ).toEqual(['leaf', 'mid', 'shared_0']);
     expect((await fresh.engine.catalog.disk(null)).byKind.tarball).toBeGreaterThan(0);
     const replies = await getAll(fresh, ['/tarballs/leaf-1.0.0.tar', '/tarballs/mid-0.1.0.tar', '/packages/mid']);
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
@@ -234,8 +247,12 @@ describe.runIf(enabled)('S3 storage on a real radosgw', () => {
       const base = { ...upstreamEnv(upstream.url), ...s3Env('hexhub-no-such-bucket') };
       await expect(serve(['--port', '0', '--data-dir', dataDir], base)).rejects.toThrow(/S3 bucket "hexhub-no-such-bucket" does not exist/);
       const bucket = await newBucket();
-      await expect(serve(['--port', '0', '--data-dir', dataDir], { ...base, ...s3Env(bucket), AWS_SECRET_ACCESS_KEY: 'wrong' })).rejects.toThrow(/refused \(HTTP 403\).*AWS_ACCESS_KEY_ID/);
-      await expect(serve(['--port', '0', '--data-dir', dataDir], { ...base, HEXHUB_STORAGE: 's3', S3_BUCKET: '' })).rejects.toThrow(/S3_BUCKET: required when HEXHUB_STORAGE=s3/);
+      await expect(serve(['--port', '0', '--data-dir', dataDir], { ...base, ...s3Env(bucket), AWS_SECRET_ACCESS_KEY: 'wrong' })).rejects.toThrow(
+        /refused \(HTTP 403\).*AWS_ACCESS_KEY_ID/,
+      );
+      await expect(serve(['--port', '0', '--data-dir', dataDir], { ...base, HEXHUB_STORAGE: 's3', S3_BUCKET: '' })).rejects.toThrow(
+        /S3_BUCKET: required when HEXHUB_STORAGE=s3/,
+      );
     } finally {
       await removeDir(dataDir);
     }

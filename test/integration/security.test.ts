@@ -67,7 +67,7 @@ afterAll(async () => {
   for (const dir of dirs) await removeDir(dir);
 });
 
-describe('the access token stays with the machine\'s owner', () => {
+describe("the access token stays with the machine's owner", () => {
   it.runIf(canActAsOthers())('another local user (uid 65534) cannot read the token from /, the data dir or the API', async () => {
     const mirror = await mirrorOn();
     const token = mirror.engine.token;
@@ -92,36 +92,39 @@ describe('the access token stays with the machine\'s owner', () => {
     expect(cat.stderr).toMatch(/Permission denied/);
   });
 
-  it.runIf(canActAsOthers())('a remote client of a wildcard listener gets no token and no API, even forging a loopback Host; Hex clients are served', async () => {
-    const neighbour = createNeighbourHost();
-    try {
-      const mirror = await mirrorOn({ HEXHUB_HOST: '0.0.0.0' });
-      const port = new URL(mirror.url).port;
-      // The URL the mirror gives out for this machine is loopback, never the wildcard address.
-      expect(mirror.url).toBe(`http://127.0.0.1:${port}`);
-      const link = await mirror.engine.control.loginLink();
-      const remote = `http://${neighbour.hostAddress}:${port}`;
-      const forged = { host: `127.0.0.1:${port}` };
-      const replies = await neighbour.fetch([
-        [`${remote}/`, forged],
-        [`${remote}${API_PREFIX}/status`, { ...forged, [TOKEN_HEADER]: mirror.engine.token }],
-        [`${remote}${link.url.slice(mirror.url.length)}`, forged],
-        [`${remote}/index.html`, forged],
-        [`${remote}/packages/jason`, { host: `hexhub.internal:${port}` }],
-        [`${remote}/tarballs/jason-1.4.1.tar`, { host: `hexhub.internal:${port}` }],
-        [`${remote}/metrics`, { host: `hexhub.internal:${port}` }],
-      ]);
-      expect(replies.map((r) => ('status' in r ? r.status : r.error))).toEqual([403, 403, 403, 403, 200, 200, 200]);
-      const refusals = JSON.stringify(replies.slice(0, 4));
-      expect(refusals).not.toContain(mirror.engine.token);
-      expect(refusals).toMatch(/answer only on this machine/);
-      expect(replies.slice(0, 4).every((r) => 'setCookie' in r && r.setCookie === null)).toBe(true);
-      // The refused link was not spent: it still signs in from this machine.
-      expect((await fetch(link.url)).status).toBe(200);
-    } finally {
-      neighbour.remove();
-    }
-  });
+  it.runIf(canActAsOthers())(
+    'a remote client of a wildcard listener gets no token and no API, even forging a loopback Host; Hex clients are served',
+    async () => {
+      const neighbour = createNeighbourHost();
+      try {
+        const mirror = await mirrorOn({ HEXHUB_HOST: '0.0.0.0' });
+        const port = new URL(mirror.url).port;
+        // The URL the mirror gives out for this machine is loopback, never the wildcard address.
+        expect(mirror.url).toBe(`http://127.0.0.1:${port}`);
+        const link = await mirror.engine.control.loginLink();
+        const remote = `http://${neighbour.hostAddress}:${port}`;
+        const forged = { host: `127.0.0.1:${port}` };
+        const replies = await neighbour.fetch([
+          [`${remote}/`, forged],
+          [`${remote}${API_PREFIX}/status`, { ...forged, [TOKEN_HEADER]: mirror.engine.token }],
+          [`${remote}${link.url.slice(mirror.url.length)}`, forged],
+          [`${remote}/index.html`, forged],
+          [`${remote}/packages/jason`, { host: `hexhub.internal:${port}` }],
+          [`${remote}/tarballs/jason-1.4.1.tar`, { host: `hexhub.internal:${port}` }],
+          [`${remote}/metrics`, { host: `hexhub.internal:${port}` }],
+        ]);
+        expect(replies.map((r) => ('status' in r ? r.status : r.error))).toEqual([403, 403, 403, 403, 200, 200, 200]);
+        const refusals = JSON.stringify(replies.slice(0, 4));
+        expect(refusals).not.toContain(mirror.engine.token);
+        expect(refusals).toMatch(/answer only on this machine/);
+        expect(replies.slice(0, 4).every((r) => 'setCookie' in r && r.setCookie === null)).toBe(true);
+        // The refused link was not spent: it still signs in from this machine.
+        expect((await fetch(link.url)).status).toBe(200);
+      } finally {
+        neighbour.remove();
+      }
+    },
+  );
 
   it('signs a browser in through a one-time link: an HttpOnly SameSite=Strict cookie and a page secret, never the token in a page', async () => {
     const mirror = await mirrorOn();
@@ -271,7 +274,7 @@ describe('the repository key is PEM text, never a path', () => {
   });
 });
 
-describe('the upstream\'s identity is privileged and recorded', () => {
+describe("the upstream's identity is privileged and recorded", () => {
   it('a change of URL or key needs confirmation naming both fingerprints, and is logged and announced', async () => {
     const mirror = await mirrorOn({ UPSTREAM_URL: '', UPSTREAM_PUBLIC_KEY: '' });
     const api = apiOf(mirror);
@@ -287,7 +290,13 @@ describe('the upstream\'s identity is privileged and recorded', () => {
     expect(unconfirmed.body.error).toBe('confirmation_required');
     expect(unconfirmed.body.upstreamChange).toEqual({ from: { url: 'https://repo.hex.pm', fingerprint: hexpm }, to: { url: upstream.url, fingerprint: ours } });
     // Confirming something else than what the change would become does not do.
-    const wrong = await apiError(api.updateSettings({ upstreamUrl: upstream.url, publicKeyPem: testKeys().publicKeyPem, confirmUpstreamChange: { url: upstream.url, fingerprint: hexpm } }));
+    const wrong = await apiError(
+      api.updateSettings({
+        upstreamUrl: upstream.url,
+        publicKeyPem: testKeys().publicKeyPem,
+        confirmUpstreamChange: { url: upstream.url, fingerprint: hexpm },
+      }),
+    );
     expect(wrong.status).toBe(409);
     expect((await api.settings()).values.upstreamUrl).toBe('https://repo.hex.pm');
     expect(events.filter((e) => e.type === 'upstream-identity')).toEqual([]);
@@ -297,7 +306,9 @@ describe('the upstream\'s identity is privileged and recorded', () => {
     const announced = events.filter((e) => e.type === 'upstream-identity');
     expect(announced).toEqual([{ type: 'upstream-identity', change: unconfirmed.body.upstreamChange, at: expect.any(Number) }]);
     const logged = mirror.logs.filter((l) => l.event === 'upstream_identity_changed');
-    expect(logged).toEqual([expect.objectContaining({ level: 40, from: { url: 'https://repo.hex.pm', fingerprint: hexpm }, to: { url: upstream.url, fingerprint: ours } })]);
+    expect(logged).toEqual([
+      expect.objectContaining({ level: 40, from: { url: 'https://repo.hex.pm', fingerprint: hexpm }, to: { url: upstream.url, fingerprint: ours } }),
+    ]);
     // Other settings need no confirmation.
     await api.updateSettings({ registryTtlSeconds: 60 });
   });
@@ -320,14 +331,20 @@ describe('the upstream\'s identity is privileged and recorded', () => {
       const get = (path: string) => httpGet(mirror.url, path);
 
       await switchTo(upstream.url, testKeys().publicKeyPem);
-      for (const [name, version] of [['jason', '1.4.1'], ['plug', '1.14.0']] as const) {
+      for (const [name, version] of [
+        ['jason', '1.4.1'],
+        ['plug', '1.14.0'],
+      ] as const) {
         expect(sha256((await get(`/tarballs/${name}-${version}.tar`)).body)).toBe(original(name, version).outerChecksum);
         expect((await get(`/docs/${name}-${version}.tar.gz`)).body.equals(original(name, version).docs!)).toBe(true);
       }
 
       // Taken over: what the attacker's upstream serves replaces what was kept.
       await switchTo(attacker.url, evil.publicKeyPem);
-      for (const [name, version] of [['jason', '1.4.1'], ['plug', '1.14.0']] as const) {
+      for (const [name, version] of [
+        ['jason', '1.4.1'],
+        ['plug', '1.14.0'],
+      ] as const) {
         expect(sha256((await get(`/tarballs/${name}-${version}.tar`)).body)).toBe(evil.release(name, version)!.outerChecksum);
         expect((await get(`/docs/${name}-${version}.tar.gz`)).status).toBe(200);
       }
@@ -354,7 +371,9 @@ describe('the upstream\'s identity is privileged and recorded', () => {
       const report = await api.verify();
       expect(report.problems.map((p) => p.key).sort()).toEqual(['docs/plug-1.14.0.tar.gz', 'registry/packages/plug', 'tarballs/plug-1.14.0.tar']);
       expect(report.problems.find((p) => p.key === 'registry/packages/plug')!.reason).toMatch(/does not verify with the current upstream key/);
-      expect(report.problems.find((p) => p.key === 'tarballs/plug-1.14.0.tar')!.reason).toMatch(/does not match the checksum in the registry record verified with the current upstream key/);
+      expect(report.problems.find((p) => p.key === 'tarballs/plug-1.14.0.tar')!.reason).toMatch(
+        /does not match the checksum in the registry record verified with the current upstream key/,
+      );
       expect(report.problems.find((p) => p.key === 'docs/plug-1.14.0.tar.gz')!.reason).toMatch(/came from another upstream/);
       const plug = await get('/tarballs/plug-1.14.0.tar');
       expect(sha256(plug.body)).toBe(original('plug', '1.14.0').outerChecksum);
@@ -383,7 +402,14 @@ describe('browsers cannot drive the repository routes', () => {
       { origin: 'null' },
     ];
     for (const headers of page) {
-      for (const path of ['/tarballs/jason-1.4.1.tar', '/tarballs/plug-1.14.0.tar', '/packages/plug', '/docs/plug-1.14.0.tar.gz', '/api/packages/plug', '/names']) {
+      for (const path of [
+        '/tarballs/jason-1.4.1.tar',
+        '/tarballs/plug-1.14.0.tar',
+        '/packages/plug',
+        '/docs/plug-1.14.0.tar.gz',
+        '/api/packages/plug',
+        '/names',
+      ]) {
         const reply = await httpGet(mirror.url, path, { headers });
         expect(reply.status, `${path} ${JSON.stringify(headers)}`).toBe(403);
         expect(reply.body.toString()).toMatch(/not served/);
@@ -473,7 +499,10 @@ describe('versions that are not SemVer', () => {
   it('in a validly signed record are shown, sorted last, never a 500', async () => {
     const jason = repo.release('jason', '1.4.1')!;
     const release = (version: string) => ({ version, innerChecksum: jason.innerChecksum, outerChecksum: jason.outerChecksum, dependencies: [] });
-    const body = signAndPack(encodePackage({ name: 'odd', repository: 'hexpm', releases: [release('1.0'), release('2.0.0'), release('latest'), release('1.10.0')] }), testKeys().privateKeyPem);
+    const body = signAndPack(
+      encodePackage({ name: 'odd', repository: 'hexpm', releases: [release('1.0'), release('2.0.0'), release('latest'), release('1.10.0')] }),
+      testKeys().privateKeyPem,
+    );
     upstream.setFile('/packages/odd', body, 'application/octet-stream');
     try {
       const mirror = await mirrorOn();

@@ -130,7 +130,11 @@ describe('hexhub setup', () => {
     if (requireTool('zsh', 'apt-get install zsh')) expect(shellSees(['zsh', '-c', 'echo HEX_MIRROR=$HEX_MIRROR'], 'HEX_MIRROR')).toBe(MIRROR);
     if (requireTool('fish', 'apt-get install fish')) expect(shellSees(['fish', '-c', 'echo HEX_CDN=$HEX_CDN'], 'HEX_CDN')).toBe(MIRROR);
     if (hasTool('erl', ['-noshell', '-eval', 'halt().'])) {
-      const consult = spawnSync('erl', ['-noshell', '-eval', `{ok,T}=file:consult("${join(home, '.hex/hex.config')}"), io:format("~p", [proplists:get_value(mirror_url, T)]), halt().`], { encoding: 'utf8' });
+      const consult = spawnSync(
+        'erl',
+        ['-noshell', '-eval', `{ok,T}=file:consult("${join(home, '.hex/hex.config')}"), io:format("~p", [proplists:get_value(mirror_url, T)]), halt().`],
+        { encoding: 'utf8' },
+      );
       expect(consult.stdout).toBe(`<<"${MIRROR}">>`);
     }
   });
@@ -193,7 +197,13 @@ function expectNoSecrets(shown: string): void {
 
 /** The block setup writes into POSIX startup files, as a diff shows it being added. */
 function addedBlock(url: string): string {
-  return [`+export HEX_MIRROR='${url}'`, `+export HEX_BUILDS_URL='${url}'`, `+export HEX_CDN='${url}'`, `+export HEX_API_URL='${url}/api'`, '+# <<< hexhub <<<'].join('\n');
+  return [
+    `+export HEX_MIRROR='${url}'`,
+    `+export HEX_BUILDS_URL='${url}'`,
+    `+export HEX_CDN='${url}'`,
+    `+export HEX_API_URL='${url}/api'`,
+    '+# <<< hexhub <<<',
+  ].join('\n');
 }
 
 describe('what setup shows of the files it changes', () => {
@@ -210,7 +220,9 @@ describe('what setup shows of the files it changes', () => {
       const bashrc = dry.changes.find((c) => c.path === join(home, '.bashrc'))!;
       expect(bashrc).toMatchObject({ created: false, why: expect.stringMatching(/interactive bash/) });
       expect(bashrc.diff).toContain(addedBlock(MIRROR));
-      expect(dry.changes.find((c) => c.path === join(home, '.hex/hex.config'))!.diff).toContain(`+{mirror_url,<<"${MIRROR}">>}.\n+{api_url,<<"${MIRROR}/api">>}.`);
+      expect(dry.changes.find((c) => c.path === join(home, '.hex/hex.config'))!.diff).toContain(
+        `+{mirror_url,<<"${MIRROR}">>}.\n+{api_url,<<"${MIRROR}/api">>}.`,
+      );
       expect(dry.changes.find((c) => c.path.endsWith('hexhub.fish'))!.created).toBe(true);
 
       const applied = await api.applySetup({ mirrorUrl: MIRROR });
@@ -243,7 +255,9 @@ describe('what setup shows of the files it changes', () => {
     expectNoSecrets(change.stdout + change.stderr);
     expect(change.stdout).toContain(`-export HEX_MIRROR='${MIRROR}'`);
     expect(change.stdout).toContain(`+export HEX_MIRROR='${other}'`);
-    expect(change.stdout).toContain(`-{mirror_url,<<"${MIRROR}">>}.\n-{api_url,<<"${MIRROR}/api">>}.\n+{mirror_url,<<"${other}">>}.\n+{api_url,<<"${other}/api">>}.`);
+    expect(change.stdout).toContain(
+      `-{mirror_url,<<"${MIRROR}">>}.\n-{api_url,<<"${MIRROR}/api">>}.\n+{mirror_url,<<"${other}">>}.\n+{api_url,<<"${other}/api">>}.`,
+    );
   });
 });
 
@@ -348,7 +362,11 @@ describe('setup and the Hex API (HEX_API_URL, api_url)', () => {
     if (requireTool('zsh', 'apt-get install zsh')) expect(shellSees(['zsh', '-c', 'echo HEX_API_URL=$HEX_API_URL'], 'HEX_API_URL')).toBe(api);
     if (requireTool('fish', 'apt-get install fish')) expect(shellSees(['fish', '-c', 'echo HEX_API_URL=$HEX_API_URL'], 'HEX_API_URL')).toBe(api);
     if (hasTool('erl', ['-noshell', '-eval', 'halt().'])) {
-      const consult = spawnSync('erl', ['-noshell', '-eval', `{ok,T}=file:consult("${join(home, '.hex/hex.config')}"), io:format("~p", [proplists:get_value(api_url, T)]), halt().`], { encoding: 'utf8' });
+      const consult = spawnSync(
+        'erl',
+        ['-noshell', '-eval', `{ok,T}=file:consult("${join(home, '.hex/hex.config')}"), io:format("~p", [proplists:get_value(api_url, T)]), halt().`],
+        { encoding: 'utf8' },
+      );
       expect(consult.stdout).toBe(`<<"${api}">>`);
     }
 
@@ -356,7 +374,9 @@ describe('setup and the Hex API (HEX_API_URL, api_url)', () => {
     expect(state.stdout).toMatch(/Hex API: +http:\/\/127\.0\.0\.1:4567\/api +\[.*hex\.config; this mirror\]/);
     expect(state.stdout).toMatch(/nothing to change/);
     // The environment wins over hex.config, as in Hex.
-    expect((await setup(['--mirror-url', MIRROR, '--dry-run'], { HEX_API_URL: 'https://hex.pm/api' })).stdout).toMatch(/Hex API: +https:\/\/hex\.pm\/api +\[environment \(HEX_API_URL\); not this mirror\]/);
+    expect((await setup(['--mirror-url', MIRROR, '--dry-run'], { HEX_API_URL: 'https://hex.pm/api' })).stdout).toMatch(
+      /Hex API: +https:\/\/hex\.pm\/api +\[environment \(HEX_API_URL\); not this mirror\]/,
+    );
 
     expect((await setup(['--undo'])).code).toBe(0);
     const after = await snapshot(home);
@@ -406,12 +426,20 @@ describe('rebar3 in the state, as rebar3 3.19 reads it', () => {
   it('counts HEX_CDN alone: rebar_packages_cdn in the global rebar.config and HEX_MIRROR are not this mirror', async () => {
     await mkdir(join(home, '.config/rebar3'), { recursive: true });
     await writeFile(rebarConfig(), `{rebar_packages_cdn, "${MIRROR}"}.\n`);
-    expect(await rebar3Line()).toMatch(new RegExp(`^rebar3: +https://repo\\.hex\\.pm +\\[default: rebar3 3\\.19 reads only HEX_CDN, not rebar_packages_cdn in ${rebarConfig().replace(/[.]/g, '\\.')}; not this mirror\\]$`));
-    expect(await rebar3Line({ HEX_MIRROR: MIRROR })).toMatch(/^rebar3: +https:\/\/repo\.hex\.pm +\[default: rebar3 3\.19 reads only HEX_CDN, not HEX_MIRROR or rebar_packages_cdn in .*; not this mirror\]$/);
+    expect(await rebar3Line()).toMatch(
+      new RegExp(
+        `^rebar3: +https://repo\\.hex\\.pm +\\[default: rebar3 3\\.19 reads only HEX_CDN, not rebar_packages_cdn in ${rebarConfig().replace(/[.]/g, '\\.')}; not this mirror\\]$`,
+      ),
+    );
+    expect(await rebar3Line({ HEX_MIRROR: MIRROR })).toMatch(
+      /^rebar3: +https:\/\/repo\.hex\.pm +\[default: rebar3 3\.19 reads only HEX_CDN, not HEX_MIRROR or rebar_packages_cdn in .*; not this mirror\]$/,
+    );
     expect(await rebar3Line({ HEX_CDN: MIRROR })).toMatch(/^rebar3: +http:\/\/127\.0\.0\.1:4567 +\[environment \(HEX_CDN\); this mirror\]$/);
   });
 
-  const rebar319 = requireTool('rebar3', 'apt-get install erlang-nox rebar3', ['version']) && /^rebar 3\.19\./.test(spawnSync('rebar3', ['version'], { encoding: 'utf8' }).stdout);
+  const rebar319 =
+    requireTool('rebar3', 'apt-get install erlang-nox rebar3', ['version']) &&
+    /^rebar 3\.19\./.test(spawnSync('rebar3', ['version'], { encoding: 'utf8' }).stdout);
   it.runIf(rebar319)('names the URL the installed rebar3 3.19 resolves for hexpm, whatever is set', async () => {
     const project = join(home, 'proj');
     await mkdir(join(project, 'src'), { recursive: true });
@@ -421,7 +449,12 @@ describe('rebar3 in the state, as rebar3 3.19 reads it', () => {
     await writeFile(rebarConfig(), `{rebar_packages_cdn, "${MIRROR}"}.\n`);
     /** Where rebar3 would fetch the package record from. REBAR_OFFLINE: it says so and asks no one. */
     const rebar3Asks = (env: Record<string, string>) => {
-      const run = spawnSync('rebar3', ['get-deps'], { cwd: project, encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH, HOME: home, DEBUG: '1', REBAR_OFFLINE: '1', ...env } });
+      const run = spawnSync('rebar3', ['get-deps'], {
+        cwd: project,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { PATH: process.env.PATH, HOME: home, DEBUG: '1', REBAR_OFFLINE: '1', ...env },
+      });
       const url = /\{offline,\s*<<"([^"]*)\/packages\/setupdep">>\}/.exec(run.stdout + run.stderr)?.[1];
       expect(url, run.stdout + run.stderr).toBeDefined();
       return url!;

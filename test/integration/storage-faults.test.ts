@@ -177,7 +177,10 @@ describe('a damaged stored file', () => {
     const events: ServerEvent[] = [];
     mirror.engine.events.subscribe((event) => events.push(event));
 
-    await until(async () => (await mirror!.engine.status()).scrub.problems.length > 0 && (await mirror!.engine.status()).scrub.problems[0]!.refetched !== null, 'the scrub to find the damage');
+    await until(
+      async () => (await mirror!.engine.status()).scrub.problems.length > 0 && (await mirror!.engine.status()).scrub.problems[0]!.refetched !== null,
+      'the scrub to find the damage',
+    );
     const { scrub } = await mirror.engine.status();
     expect(scrub.enabled).toBe(true);
     expect(scrub.problems[0]).toMatchObject({ key, refetched: true });

@@ -94,7 +94,10 @@ describe('an unreachable or slow upstream', () => {
   it('reports liveness and readiness: an unreachable upstream degrades readiness, and fails it only when asked to be strict', async () => {
     const ready = async (path = '/readyz') => {
       const reply = await httpGet(mirror.url, path);
-      return { status: reply.status, body: JSON.parse(reply.body.toString()) as { status: string; storage: { backend: string; state: string }; upstream: { state: string } } };
+      return {
+        status: reply.status,
+        body: JSON.parse(reply.body.toString()) as { status: string; storage: { backend: string; state: string }; upstream: { state: string } },
+      };
     };
     expect((await httpGet(mirror.url, '/healthz')).status).toBe(200);
     expect(await ready()).toMatchObject({ status: 200, body: { status: 'ready', storage: { backend: 'fs', state: 'ok' }, upstream: { state: 'ok' } } });

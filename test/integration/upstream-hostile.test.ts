@@ -246,7 +246,8 @@ describe('docs bombs', () => {
     // Refused before any of it went out: every client gets the 502 with the reason.
     const refused = replies.filter((r) => r.status === 502);
     expect(refused.length).toBe(3);
-    for (const reply of refused) expect(reply.body.toString()).toMatch(/refused upstream docs\/bomb-1\.0\.0\.tar\.gz: expands beyond 100 times its compressed size/);
+    for (const reply of refused)
+      expect(reply.body.toString()).toMatch(/refused upstream docs\/bomb-1\.0\.0\.tar\.gz: expands beyond 100 times its compressed size/);
     expect(stored('docs/bomb-1.0.0.tar.gz')).toBe(false);
     // Refused as soon as the bound was passed, not after inflating the whole body.
     expect(await metric('hexhub_upstream_bytes_total', 'kind="docs"')).toBeLessThan(bomb.length);

@@ -27,7 +27,10 @@ async function tempHome(): Promise<{ home: string; env: Record<string, string> }
   await mkdir(join(home, '.hex'));
   await writeFile(join(home, '.hex/hex.config'), '{unsafe_https,false}.\n');
   await writeFile(join(home, '.bashrc'), 'alias ll="ls -alF"\n');
-  return { home, env: { HOME: home, SHELL: '/bin/bash', XDG_CONFIG_HOME: '', ZDOTDIR: '', HEX_HOME: '', MIX_XDG: '', HEX_MIRROR: '', HEX_CDN: '', HEX_API_URL: '' } };
+  return {
+    home,
+    env: { HOME: home, SHELL: '/bin/bash', XDG_CONFIG_HOME: '', ZDOTDIR: '', HEX_HOME: '', MIX_XDG: '', HEX_MIRROR: '', HEX_CDN: '', HEX_API_URL: '' },
+  };
 }
 
 async function stopServer(server: ServeProcess): Promise<void> {
@@ -76,7 +79,7 @@ describe('a server listening on 0.0.0.0', () => {
     }
   });
 
-  it('shows and writes the loopback URL in the dashboard\'s setup and its copy line, not 0.0.0.0', async () => {
+  it("shows and writes the loopback URL in the dashboard's setup and its copy line, not 0.0.0.0", async () => {
     const dataDir = await tempDir();
     const { home, env } = await tempHome();
     const server = await serve(['--host', '0.0.0.0', '--port', '0', '--data-dir', dataDir], upstreamEnv(upstream.url, env));

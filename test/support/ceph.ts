@@ -379,9 +379,11 @@ export async function startCeph(): Promise<Ceph> {
       // What ceph-start.sh runs; it returns once radosgw connected to the cluster and
       // daemonized (~0.4 s), before the HTTP frontend listens. Not spawnSync: an engine under
       // test may run in this process and must keep running meanwhile.
-      await execFileAsync('radosgw', ['-c', conf, '-n', 'client.rgw.a'], { timeout: GATEWAY_TIMEOUT_MS }).catch((error: Error & { stdout?: string; stderr?: string }) => {
-        throw new Error(`radosgw failed to start: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
-      });
+      await execFileAsync('radosgw', ['-c', conf, '-n', 'client.rgw.a'], { timeout: GATEWAY_TIMEOUT_MS }).catch(
+        (error: Error & { stdout?: string; stderr?: string }) => {
+          throw new Error(`radosgw failed to start: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+        },
+      );
       await until(() => answers(endpoint), `radosgw at ${endpoint}`, GATEWAY_TIMEOUT_MS);
     },
     async stop() {
@@ -392,4 +394,3 @@ export async function startCeph(): Promise<Ceph> {
   };
   return ceph;
 }
-

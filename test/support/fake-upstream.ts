@@ -290,7 +290,8 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
   const apiHeaders: Record<string, string> = {};
   /** /api requests the fake does not serve as hex.pm would: echoed. */
   const isEcho = (method: string, path: string) =>
-    path.startsWith('/api/') && ((method !== 'GET' && method !== 'HEAD') || !/^\/api\/(?:repos\/hexpm\/)?packages(?:\/[^/]+(?:\/releases\/[^/]+(?:\/docs)?)?)?\/?$/.test(path));
+    path.startsWith('/api/') &&
+    ((method !== 'GET' && method !== 'HEAD') || !/^\/api\/(?:repos\/hexpm\/)?packages(?:\/[^/]+(?:\/releases\/[^/]+(?:\/docs)?)?)?\/?$/.test(path));
   const faults = new Map<FaultKind, ActiveFault>();
   const sockets = new Set<Socket>();
   let generation = new AbortController();
@@ -341,8 +342,18 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
     const erlang = /application\/vnd\.hex\+erlang/.test(req.headers.accept ?? '');
     const render = (status: number, doc: JsonLike, lastModified?: number): Resolved => ({
       ...(erlang
-        ? { status, headers: { 'content-type': 'application/vnd.hex+erlang; charset=utf-8', 'cache-control': CACHE.api, ...apiHeaders }, body: encodeErlangTerm(doc), kind: 'api' as const }
-        : { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': CACHE.api, ...apiHeaders }, body: Buffer.from(JSON.stringify(doc)), kind: 'api' as const }),
+        ? {
+            status,
+            headers: { 'content-type': 'application/vnd.hex+erlang; charset=utf-8', 'cache-control': CACHE.api, ...apiHeaders },
+            body: encodeErlangTerm(doc),
+            kind: 'api' as const,
+          }
+        : {
+            status,
+            headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': CACHE.api, ...apiHeaders },
+            body: Buffer.from(JSON.stringify(doc)),
+            kind: 'api' as const,
+          }),
       ...(lastModified !== undefined ? { lastModified } : {}),
     });
     const notFound = () => render(404, { status: 404, message: 'Page not found' });
@@ -368,7 +379,12 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
     }
     if (m[3]) {
       if (!repo.docs(name, version)) return notFound();
-      return { status: 302, headers: { location: `${apiBase().repo}/docs/${name}-${version}.tar.gz`, 'content-type': 'text/html; charset=utf-8' }, body: Buffer.alloc(0), kind: 'api' };
+      return {
+        status: 302,
+        headers: { location: `${apiBase().repo}/docs/${name}-${version}.tar.gz`, 'content-type': 'text/html; charset=utf-8' },
+        body: Buffer.alloc(0),
+        kind: 'api',
+      };
     }
     const doc = repo.apiReleaseJson(name, version, apiBase());
     return doc ? render(200, doc, repo.release(name, version)!.publishedAt) : notFound();
@@ -382,7 +398,14 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
 
   const registry = (kind: 'names' | 'versions' | 'package', body: Buffer | undefined, name?: string): Resolved =>
     body
-      ? { status: 200, headers: { 'content-type': 'application/octet-stream', 'cache-control': CACHE.registry }, body, kind, ...(name ? { name } : {}), lastModified: latestTime(name) }
+      ? {
+          status: 200,
+          headers: { 'content-type': 'application/octet-stream', 'cache-control': CACHE.registry },
+          body,
+          kind,
+          ...(name ? { name } : {}),
+          lastModified: latestTime(name),
+        }
       : accessDenied();
 
   const resolve = (req: IncomingMessage, path: string, query: URLSearchParams): Resolved => {
@@ -400,7 +423,13 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
     if (path === '/names') return registry('names', repo.namesBody());
     if (path === '/versions') return registry('versions', repo.versionsBody());
     if (path === '/public_key') {
-      return { status: 200, headers: { 'content-type': 'application/octet-stream', 'cache-control': CACHE.publicKey }, body: Buffer.from(repo.publicKeyPem), kind: 'public_key', lastModified: 946684800 };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/octet-stream', 'cache-control': CACHE.publicKey },
+        body: Buffer.from(repo.publicKeyPem),
+        kind: 'public_key',
+        lastModified: 946684800,
+      };
     }
     let m = /^\/packages\/([^/]+)$/.exec(path);
     if (m) {
@@ -412,14 +441,30 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
       const rel = splitRelease(decodeSegment(m[1]!) ?? '', '.tar');
       const release = rel && repo.release(rel.name, rel.version);
       if (!release) return accessDenied();
-      return { status: 200, headers: { 'content-type': 'application/octet-stream', 'cache-control': CACHE.tarball }, body: release.bytes, kind: 'tarball', name: release.name, version: release.version, lastModified: release.publishedAt };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/octet-stream', 'cache-control': CACHE.tarball },
+        body: release.bytes,
+        kind: 'tarball',
+        name: release.name,
+        version: release.version,
+        lastModified: release.publishedAt,
+      };
     }
     m = /^\/docs\/([^/]+)$/.exec(path);
     if (m) {
       const rel = splitRelease(decodeSegment(m[1]!) ?? '', '.tar.gz');
       const release = rel && repo.release(rel.name, rel.version);
       if (!release?.docs) return accessDenied();
-      return { status: 200, headers: { 'content-type': 'application/octet-stream', 'cache-control': CACHE.docs }, body: release.docs, kind: 'docs', name: release.name, version: release.version, lastModified: release.publishedAt };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/octet-stream', 'cache-control': CACHE.docs },
+        body: release.docs,
+        kind: 'docs',
+        name: release.name,
+        version: release.version,
+        lastModified: release.publishedAt,
+      };
     }
     return accessDenied();
   };
@@ -566,7 +611,9 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
     }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>MethodNotAllowed</Code><Message>The specified method is not allowed against this resource.</Message></Error>`);
+      const body = Buffer.from(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>MethodNotAllowed</Code><Message>The specified method is not allowed against this resource.</Message></Error>`,
+      );
       send(405, { 'content-type': 'application/xml', 'content-length': body.length, allow: 'GET, HEAD' });
       res.end(body);
       return;
@@ -594,7 +641,11 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
     const generic = take('status', path);
     if (generic) {
       const body = Buffer.from((generic.opts.body as string | undefined) ?? `status ${String(generic.opts.code)}`);
-      send(generic.opts.code as number, { 'content-type': 'text/plain', 'content-length': body.length, ...((generic.opts.headers as Record<string, string> | undefined) ?? {}) });
+      send(generic.opts.code as number, {
+        'content-type': 'text/plain',
+        'content-length': body.length,
+        ...((generic.opts.headers as Record<string, string> | undefined) ?? {}),
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
@@ -632,7 +683,11 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
     const plan = {
       ...(throttle ? { rate: throttle.opts.rate as number } : {}),
       ...(oversized ? { padTo: total } : {}),
-      ...(cutFault ? { cut: { at: (cutFault.opts.afterBytes as number | undefined) ?? Math.floor(total / 2), mode: truncate ? ('truncate' as const) : ('reset' as const) } } : {}),
+      ...(cutFault
+        ? {
+            cut: { at: (cutFault.opts.afterBytes as number | undefined) ?? Math.floor(total / 2), mode: truncate ? ('truncate' as const) : ('reset' as const) },
+          }
+        : {}),
     };
     send(resolved.status, headers);
     await writeBody(req, res, resolved.body, plan, signal);
@@ -717,8 +772,7 @@ export async function startFakeUpstream(repo: FixtureRepo, options: FakeUpstream
     repo,
     requests,
     apiHeaders,
-    countRequests: (match) =>
-      requests.filter((r) => match === undefined || (typeof match === 'string' ? r.path.startsWith(match) : match.test(r.path))).length,
+    countRequests: (match) => requests.filter((r) => match === undefined || (typeof match === 'string' ? r.path.startsWith(match) : match.test(r.path))).length,
     resetRequests: () => {
       requests.length = 0;
     },

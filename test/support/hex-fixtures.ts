@@ -163,9 +163,7 @@ function appSrc(spec: PackageSpec, description: string): string {
 function erlModule(spec: PackageSpec, revision: number): string {
   const calls = (spec.deps ?? []).map((d) => {
     const mod = d.app ?? d.name;
-    return d.optional
-      ? `case code:ensure_loaded(${mod}) of {module, _} -> ${mod}:hello(); _ -> {${mod}, missing} end`
-      : `${mod}:hello()`;
+    return d.optional ? `case code:ensure_loaded(${mod}) of {module, _} -> ${mod}:hello(); _ -> {${mod}, missing} end` : `${mod}:hello()`;
   });
   return [
     `-module(${spec.name}).`,
@@ -245,7 +243,12 @@ export async function buildTarball(spec: PackageSpec, options: BuildTarballOptio
     files.push({ name: 'REVISION', data: Buffer.from(`${options.revision}\n`) });
   }
   const contentsTarGz = gzipSync(await packTar(files));
-  const metadata = metadataConfig(spec, description, files.map((f) => f.name), repository);
+  const metadata = metadataConfig(
+    spec,
+    description,
+    files.map((f) => f.name),
+    repository,
+  );
   const version = Buffer.from(options.formatVersion ?? '3');
   const metadataBytes = Buffer.from(metadata, 'utf8');
   const innerChecksum = createHash('sha256').update(version).update(metadataBytes).update(contentsTarGz).digest('hex');
@@ -270,7 +273,9 @@ export async function buildTarball(spec: PackageSpec, options: BuildTarballOptio
 
 /** A docs tarball as `mix hex.publish` uploads it: gzip(tar) with index.html at the root. */
 export async function buildDocsTarball(name: string, version: string, html?: string): Promise<Buffer> {
-  const index = html ?? `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${name} v${version}</title></head>\n<body><h1>${name} v${version}</h1><p>API reference for ${name}.</p></body></html>\n`;
+  const index =
+    html ??
+    `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${name} v${version}</title></head>\n<body><h1>${name} v${version}</h1><p>API reference for ${name}.</p></body></html>\n`;
   return gzipSync(
     await packTar([
       { name: 'index.html', data: Buffer.from(index) },

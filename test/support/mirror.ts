@@ -21,7 +21,12 @@ export interface TestMirror {
   restart(env?: Record<string, string>): Promise<TestMirror>;
 }
 
-export async function startMirror(upstreamUrl: string, env: Record<string, string> = {}, dataDir?: string, options: Omit<EngineOptions, 'log'> = {}): Promise<TestMirror> {
+export async function startMirror(
+  upstreamUrl: string,
+  env: Record<string, string> = {},
+  dataDir?: string,
+  options: Omit<EngineOptions, 'log'> = {},
+): Promise<TestMirror> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'hexhub-test-')));
   const config: Config = loadStartupConfig(
     {

@@ -47,13 +47,19 @@ async function releaseMixHome(): Promise<void> {
 }
 
 async function installHex(): Promise<string> {
-  const digest = createHash('sha256').update(await readFile(HEX_ARCHIVE)).digest('hex');
+  const digest = createHash('sha256')
+    .update(await readFile(HEX_ARCHIVE))
+    .digest('hex');
   if (digest !== HEX_ARCHIVE_SHA256) {
     throw new Error(`${HEX_ARCHIVE} has sha256 ${digest}, expected ${HEX_ARCHIVE_SHA256}: not the Hex 2.5.1 archive described in its README`);
   }
   const home = await mkdtemp(join(tmpdir(), 'hexhub-mix-archive-'));
   const dir = join(home, 'mix');
-  const result = await runClient('mix', ['archive.install', HEX_ARCHIVE, '--force'], { cwd: home, env: clientEnv(home, dir, join(home, '.hex')), timeoutMs: 60_000 });
+  const result = await runClient('mix', ['archive.install', HEX_ARCHIVE, '--force'], {
+    cwd: home,
+    env: clientEnv(home, dir, join(home, '.hex')),
+    timeoutMs: 60_000,
+  });
   if (result.code !== 0) {
     await rm(home, { recursive: true, force: true });
     throw new Error(`mix archive.install failed (${result.code}):\n${result.output}`);

@@ -126,7 +126,11 @@ export function createNeighbourHost(): NeighbourHost {
     address,
     fetch: (requests) => fetchAs(['ip', 'netns', 'exec', ns], requests),
     async blackhole(port) {
-      const listener = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', `require('node:net').createServer(() => {}).listen(${port}, '${address}', () => console.log('ready'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const listener = spawn(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, '-e', `require('node:net').createServer(() => {}).listen(${port}, '${address}', () => console.log('ready'))`],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       listeners.push(listener);
       await new Promise<void>((resolve, reject) => {
         listener.stdout!.once('data', () => resolve());

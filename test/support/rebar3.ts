@@ -56,7 +56,11 @@ export interface ClientResult {
  * Runs a client to completion with stdout and stderr interleaved as the user would see them;
  * killed with its whole process group (rebar3 under mix, escripts under rebar3) after `timeoutMs`.
  */
-export function runClient(command: string, args: string[], options: { cwd: string; env: Record<string, string | undefined>; timeoutMs?: number }): Promise<ClientResult> {
+export function runClient(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: Record<string, string | undefined>; timeoutMs?: number },
+): Promise<ClientResult> {
   // Asynchronous: the fake upstream lives in the test process and must keep answering.
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -25,8 +25,10 @@ function noiseComment(length: number, seed: number): string {
   let state = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < length; i++) {
     const col = i % LINE;
-    if (col === 0) out[i] = 0x25; // %
-    else if (col === 1) out[i] = 0x25; // %
+    if (col === 0)
+      out[i] = 0x25; // %
+    else if (col === 1)
+      out[i] = 0x25; // %
     else if (col === 2) out[i] = 0x20;
     else if (col === LINE - 1) out[i] = 0x0a;
     else {

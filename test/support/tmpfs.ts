@@ -11,7 +11,10 @@ let mountable: boolean | undefined;
 /** Whether this process may mount a tmpfs; prints why not, and throws under CI=true. */
 export function canMountTmpfs(): boolean {
   if (mountable !== undefined) return mountable;
-  const probe = spawnSync('sh', ['-c', 'd=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs "$d" && umount "$d"; s=$?; rmdir "$d"; exit $s'], { stdio: 'pipe', timeout: 10_000 });
+  const probe = spawnSync('sh', ['-c', 'd=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs "$d" && umount "$d"; s=$?; rmdir "$d"; exit $s'], {
+    stdio: 'pipe',
+    timeout: 10_000,
+  });
   mountable = probe.status === 0;
   if (!mountable) {
     const reason = `cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN): ${probe.stderr?.toString().trim() || `exit ${probe.status}`}`;

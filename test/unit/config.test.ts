@@ -79,7 +79,10 @@ describe('loadConfig', () => {
 describe('storage configuration', () => {
   it('defaults to the data dir, and reads the S3 settings for team mode', () => {
     expect(loadConfig({}).storage).toEqual({ kind: 'fs' });
-    expect(loadConfig({ HEXHUB_STORAGE: 's3', S3_BUCKET: 'team-cache', S3_ENDPOINT: 'http://127.0.0.1:7480/', S3_PREFIX: '/hex', S3_FORCE_PATH_STYLE: 'true' }).storage).toEqual({
+    expect(
+      loadConfig({ HEXHUB_STORAGE: 's3', S3_BUCKET: 'team-cache', S3_ENDPOINT: 'http://127.0.0.1:7480/', S3_PREFIX: '/hex', S3_FORCE_PATH_STYLE: 'true' })
+        .storage,
+    ).toEqual({
       kind: 's3',
       bucket: 'team-cache',
       endpoint: 'http://127.0.0.1:7480',
@@ -89,7 +92,11 @@ describe('storage configuration', () => {
       multipartThresholdBytes: 64 * 1024 * 1024,
       syncIntervalSeconds: 60,
     });
-    expect(loadConfig({ HEXHUB_STORAGE: 's3', S3_BUCKET: 'b12', AWS_REGION: 'eu-west-1' }).storage).toMatchObject({ region: 'eu-west-1', prefix: '', forcePathStyle: false });
+    expect(loadConfig({ HEXHUB_STORAGE: 's3', S3_BUCKET: 'b12', AWS_REGION: 'eu-west-1' }).storage).toMatchObject({
+      region: 'eu-west-1',
+      prefix: '',
+      forcePathStyle: false,
+    });
   });
 
   it('fails at start naming the variable', () => {

@@ -103,9 +103,24 @@ describe('parseElixirTerm: collections', () => {
   });
 
   it('parses maps with "=>" and with keyword keys, as Mix writes mix.lock', () => {
-    expect(parse('%{"a" => 1, :b => [2]}')).toEqual({ map: [['a', 1], [':b', [2]]] });
-    expect(parse('%{"jason": {:hex, :jason}, plug: 2}')).toEqual({ map: [[':jason', { tuple: [':hex', ':jason'] }], [':plug', 2]] });
-    expect(parse('%{"a" => 1, b: 2}')).toEqual({ map: [['a', 1], [':b', 2]] });
+    expect(parse('%{"a" => 1, :b => [2]}')).toEqual({
+      map: [
+        ['a', 1],
+        [':b', [2]],
+      ],
+    });
+    expect(parse('%{"jason": {:hex, :jason}, plug: 2}')).toEqual({
+      map: [
+        [':jason', { tuple: [':hex', ':jason'] }],
+        [':plug', 2],
+      ],
+    });
+    expect(parse('%{"a" => 1, b: 2}')).toEqual({
+      map: [
+        ['a', 1],
+        [':b', 2],
+      ],
+    });
     expect(parse('%{}')).toEqual({ map: [] });
   });
 
@@ -119,7 +134,13 @@ describe('parseElixirTerm: collections', () => {
 
 }
 # done`;
-    expect(parse(text)).toEqual({ map: [[':a', [1, 2]], [':b', { tuple: [':x', ':y'] }], [':c', { map: [['k', 1]] }]] });
+    expect(parse(text)).toEqual({
+      map: [
+        [':a', [1, 2]],
+        [':b', { tuple: [':x', ':y'] }],
+        [':c', { map: [['k', 1]] }],
+      ],
+    });
   });
 
   it('records 1-based line:column locations', () => {

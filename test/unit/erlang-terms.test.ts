@@ -102,7 +102,13 @@ describe('parseErlangTerms', () => {
         { str: '1.2.0' },
         [
           { tuple: [{ bin: 'cowboy' }, { tuple: ['pkg', { bin: 'cowboy' }, { bin: '2.12.0' }] }, 0] },
-          { tuple: [{ bin: 'jsx' }, { tuple: ['git', { str: 'https://github.com/talentdeficit/jsx.git' }, { tuple: ['ref', { str: '3074d4865b3385a050badf7828ad31490d860df5' }] }] }, 0] },
+          {
+            tuple: [
+              { bin: 'jsx' },
+              { tuple: ['git', { str: 'https://github.com/talentdeficit/jsx.git' }, { tuple: ['ref', { str: '3074d4865b3385a050badf7828ad31490d860df5' }] }] },
+              0,
+            ],
+          },
         ],
       ],
     });

@@ -93,7 +93,11 @@ describe('fake upstream', () => {
         const verified = await verifyRegistryBody(res.body, key(), expect_);
         expect(verified.kind).toBe(expect_.kind);
       }
-      const pkg = await verifyRegistryBody((await fetchRaw(`${up.url}/packages/foo`)).body, key(), { kind: 'package', repository: 'hexpm', packageName: 'foo' });
+      const pkg = await verifyRegistryBody((await fetchRaw(`${up.url}/packages/foo`)).body, key(), {
+        kind: 'package',
+        repository: 'hexpm',
+        packageName: 'foo',
+      });
       if (pkg.kind !== 'package') throw new Error('expected package');
       expect(pkg.record.releases[0]!.outerChecksum).toBe(repo.release('foo', '2.0.0-rc.1+build.5')!.outerChecksum);
     });
@@ -139,7 +143,16 @@ describe('fake upstream', () => {
     });
 
     it('answers 403 AccessDenied XML for anything unknown', async () => {
-      for (const path of ['/packages/nope', '/tarballs/bar-9.9.9.tar', '/tarballs/nope-1.0.0.tar', '/docs/nodocs-0.1.0.tar.gz', '/', '/registry.ets.gz', '/repos/acme/packages/bar', '/installs/nope.csv']) {
+      for (const path of [
+        '/packages/nope',
+        '/tarballs/bar-9.9.9.tar',
+        '/tarballs/nope-1.0.0.tar',
+        '/docs/nodocs-0.1.0.tar.gz',
+        '/',
+        '/registry.ets.gz',
+        '/repos/acme/packages/bar',
+        '/installs/nope.csv',
+      ]) {
         const res = await fetchRaw(up.url + path);
         expect(res.status, path).toBe(403);
         expect(res.headers['content-type']).toBe('application/xml');

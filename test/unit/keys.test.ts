@@ -6,7 +6,9 @@ import { describeKey, isValidKey, keys, parseKey } from '../../src-shared/keys.j
 import { describeKey as engineDescribeKey, keys as engineKeys } from '../../src-main/store/keys.js';
 
 const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,127}$/);
-const version = fc.stringMatching(/^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(-[0-9A-Za-z-]{1,8}(\.[0-9A-Za-z-]{1,8}){0,3})?(\+[0-9A-Za-z-]{1,8}(\.[0-9A-Za-z-]{1,8}){0,3})?$/);
+const version = fc.stringMatching(
+  /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(-[0-9A-Za-z-]{1,8}(\.[0-9A-Za-z-]{1,8}){0,3})?(\+[0-9A-Za-z-]{1,8}(\.[0-9A-Za-z-]{1,8}){0,3})?$/,
+);
 const variant = fc.constantFrom('json', 'erlang');
 
 describe('parseKey reads every key the engine builds', () => {

@@ -157,7 +157,19 @@ describe('parseRebarLock', () => {
     const entries = parseRebarLock(fixture('erlang-app.rebar.lock'));
     expect(entries).toHaveLength(13);
     expect(entries.map((e) => e.app)).toEqual([
-      'certifi', 'cowboy', 'cowlib', 'hackney', 'idna', 'jose', 'jsx', 'metrics', 'mimerl', 'parse_trans', 'ranch', 'ssl_verify_fun', 'unicode_util_compat',
+      'certifi',
+      'cowboy',
+      'cowlib',
+      'hackney',
+      'idna',
+      'jose',
+      'jsx',
+      'metrics',
+      'mimerl',
+      'parse_trans',
+      'ranch',
+      'ssl_verify_fun',
+      'unicode_util_compat',
     ]);
     const apps = byApp(entries);
     expect(apps.get('cowboy')).toEqual({
@@ -170,7 +182,9 @@ describe('parseRebarLock', () => {
       outerChecksum: 'd11a95ad84aa5079509aa00697d3a4f390dbb9665d85cb8e0f87eb1208972dea',
     });
     expect(apps.get('unicode_util_compat')).toMatchObject({ level: 2, version: '0.7.0' });
-    expect(entries.filter((e) => e.source === 'hex').every((e) => /^[0-9a-f]{64}$/.test(e.innerChecksum!) && /^[0-9a-f]{64}$/.test(e.outerChecksum!))).toBe(true);
+    expect(entries.filter((e) => e.source === 'hex').every((e) => /^[0-9a-f]{64}$/.test(e.innerChecksum!) && /^[0-9a-f]{64}$/.test(e.outerChecksum!))).toBe(
+      true,
+    );
   });
 
   it('uses the package name when it differs from the app, with hashes keyed by app', () => {
@@ -195,7 +209,14 @@ describe('parseRebarLock', () => {
     expect(parseRebarLock(fixture('legacy.rebar.lock'))).toEqual([
       { name: 'cowboy', app: 'cowboy', level: 0, version: '1.0.4', source: 'hex' },
       { name: 'cowlib', app: 'cowlib', level: 1, version: '1.0.2', source: 'hex' },
-      { name: 'goldrush', app: 'goldrush', level: 1, source: 'git', detail: 'git://github.com/DeadZen/goldrush.git', ref: '8f1b715d36b650ec1e1f5612c00e28af6ab0de82' },
+      {
+        name: 'goldrush',
+        app: 'goldrush',
+        level: 1,
+        source: 'git',
+        detail: 'git://github.com/DeadZen/goldrush.git',
+        ref: '8f1b715d36b650ec1e1f5612c00e28af6ab0de82',
+      },
       { name: 'ranch', app: 'ranch', level: 1, version: '1.2.1', source: 'hex' },
     ]);
   });

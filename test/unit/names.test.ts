@@ -32,12 +32,23 @@ describe('isPackageName', () => {
 });
 
 describe('isVersion', () => {
-  it.each(['0.0.0', '1.0.0', '10.20.30', '1.0.0-rc.1', '1.0.0-alpha', '1.0.0-alpha.beta.1', '1.0.0-0.3.7', '1.0.0-x-y-z.--', '1.0.0+build.1', '1.0.0-rc.1+build.1', '1.0.0+20130313144700', '2.0.0-dev+sha.5114f85', '999999999.0.0'])(
-    'accepts %s',
-    (version) => {
-      expect(isVersion(version)).toBe(true);
-    },
-  );
+  it.each([
+    '0.0.0',
+    '1.0.0',
+    '10.20.30',
+    '1.0.0-rc.1',
+    '1.0.0-alpha',
+    '1.0.0-alpha.beta.1',
+    '1.0.0-0.3.7',
+    '1.0.0-x-y-z.--',
+    '1.0.0+build.1',
+    '1.0.0-rc.1+build.1',
+    '1.0.0+20130313144700',
+    '2.0.0-dev+sha.5114f85',
+    '999999999.0.0',
+  ])('accepts %s', (version) => {
+    expect(isVersion(version)).toBe(true);
+  });
 
   it.each([
     ['empty', ''],

@@ -113,7 +113,10 @@ describe('registry v2', () => {
     const tampered = Buffer.from(payload);
     tampered[index + 4] = '1'.charCodeAt(0); // 1.0.0 -> 1.0.1, still a valid protobuf
     expect(decodePackage(tampered).releases.map((r) => r.version)).toContain('1.0.1');
-    await expectRegistryError(() => verifyRegistryBody(packSigned(tampered, signature), key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }), 'bad_signature');
+    await expectRegistryError(
+      () => verifyRegistryBody(packSigned(tampered, signature), key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }),
+      'bad_signature',
+    );
   });
 
   it('rejects a record signed by another key as bad_signature', async () => {
@@ -133,7 +136,10 @@ describe('registry v2', () => {
 
   it('rejects a truncated gzip body as malformed', async () => {
     const body = repo.packageBody('bar')!;
-    await expectRegistryError(() => verifyRegistryBody(body.subarray(0, Math.floor(body.length / 2)), key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }), 'malformed');
+    await expectRegistryError(
+      () => verifyRegistryBody(body.subarray(0, Math.floor(body.length / 2)), key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }),
+      'malformed',
+    );
   });
 
   it('rejects garbage as malformed', async () => {
@@ -149,17 +155,26 @@ describe('registry v2', () => {
 
   it('rejects a record for another repository as bad_repo_name', async () => {
     const packageBody = repo.packageBody('bar', { repository: 'evil' })!;
-    const err = await expectRegistryError(() => verifyRegistryBody(packageBody, key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }), 'bad_repo_name');
+    const err = await expectRegistryError(
+      () => verifyRegistryBody(packageBody, key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }),
+      'bad_repo_name',
+    );
     expect(err.message).toContain('evil');
     await expectRegistryError(() => verifyRegistryBody(repo.namesBody({ repository: 'evil' }), key(), { kind: 'names', repository: 'hexpm' }), 'bad_repo_name');
-    await expectRegistryError(() => verifyRegistryBody(repo.versionsBody({ repository: 'evil' }), key(), { kind: 'versions', repository: 'hexpm' }), 'bad_repo_name');
+    await expectRegistryError(
+      () => verifyRegistryBody(repo.versionsBody({ repository: 'evil' }), key(), { kind: 'versions', repository: 'hexpm' }),
+      'bad_repo_name',
+    );
     // A repository configured under another name refuses genuine hexpm records.
     await expectRegistryError(() => verifyRegistryBody(repo.namesBody(), key(), { kind: 'names', repository: 'corp' }), 'bad_repo_name');
   });
 
   it('rejects a record for another package as bad_package_name', async () => {
     // A genuine, correctly signed record for "foo" served at /packages/bar.
-    const err = await expectRegistryError(() => verifyRegistryBody(repo.packageBody('foo')!, key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }), 'bad_package_name');
+    const err = await expectRegistryError(
+      () => verifyRegistryBody(repo.packageBody('foo')!, key(), { kind: 'package', repository: 'hexpm', packageName: 'bar' }),
+      'bad_package_name',
+    );
     expect(err.message).toContain('foo');
   });
 
@@ -212,9 +227,16 @@ describe('FixtureRepo options', () => {
     const corp = new FixtureRepo({ repository: 'corp', privateKeyPem: otherKeys().privateKeyPem });
     expect(corp.publicKeyPem).toBe(otherKeys().publicKeyPem);
     await corp.publish({ name: 'secret', version: '0.1.0' });
-    const result = await verifyRegistryBody(corp.packageBody('secret')!, loadPublicKey(corp.publicKeyPem), { kind: 'package', repository: 'corp', packageName: 'secret' });
+    const result = await verifyRegistryBody(corp.packageBody('secret')!, loadPublicKey(corp.publicKeyPem), {
+      kind: 'package',
+      repository: 'corp',
+      packageName: 'secret',
+    });
     expect(result.kind).toBe('package');
-    await expectRegistryError(() => verifyRegistryBody(corp.packageBody('secret')!, key(), { kind: 'package', repository: 'corp', packageName: 'secret' }), 'bad_signature');
+    await expectRegistryError(
+      () => verifyRegistryBody(corp.packageBody('secret')!, key(), { kind: 'package', repository: 'corp', packageName: 'secret' }),
+      'bad_signature',
+    );
     expect(corp.packageBody('nope')).toBeUndefined();
   });
 });

@@ -29,21 +29,19 @@ function registry(spec: Record<string, ReleaseSpec[]>, opts: { delayMs?: number;
       return {
         name,
         repository: 'hexpm',
-        releases: releases.map(
-          (r): Release => ({
-            version: r.v,
-            innerChecksum: sha(`${name}-${r.v}-inner`),
-            outerChecksum: sha(`${name}-${r.v}-outer`),
-            dependencies: (r.deps ?? []).map(([pkg, requirement, o]) => ({
-              package: pkg,
-              requirement,
-              optional: o?.optional ?? false,
-              app: pkg,
-              ...(o?.repository ? { repository: o.repository } : {}),
-            })),
-            ...(r.retired ? { retired: { reason: 'security', message: 'CVE-2024-0001' } } : {}),
-          }),
-        ),
+        releases: releases.map((r): Release => ({
+          version: r.v,
+          innerChecksum: sha(`${name}-${r.v}-inner`),
+          outerChecksum: sha(`${name}-${r.v}-outer`),
+          dependencies: (r.deps ?? []).map(([pkg, requirement, o]) => ({
+            package: pkg,
+            requirement,
+            optional: o?.optional ?? false,
+            app: pkg,
+            ...(o?.repository ? { repository: o.repository } : {}),
+          })),
+          ...(r.retired ? { retired: { reason: 'security', message: 'CVE-2024-0001' } } : {}),
+        })),
       };
     } finally {
       inFlight--;
@@ -59,7 +57,10 @@ describe('resolve: picking versions', () => {
   const reg = registry({
     plug: [{ v: '1.13.6' }, { v: '1.14.0' }, { v: '1.14.2' }, { v: '1.15.0', retired: true }, { v: '1.16.0-rc.0' }, { v: '1.15.3' }],
     beta_only: [{ v: '0.1.0-alpha.1' }, { v: '0.1.0-beta.2' }],
-    all_retired: [{ v: '1.0.0', retired: true }, { v: '1.1.0', retired: true }],
+    all_retired: [
+      { v: '1.0.0', retired: true },
+      { v: '1.1.0', retired: true },
+    ],
     stable_retired: [{ v: '1.0.0', retired: true }, { v: '1.1.0-rc.1' }],
   });
 
@@ -107,7 +108,9 @@ describe('resolve: picking versions', () => {
     const result = await resolve([{ name: 'plug', version: '1.15.0' }], reg.getPackage);
     expect(versions(result)).toEqual({ plug: '1.15.0' });
     expect(result.releases[0]!.retired?.reason).toBe('security');
-    expect(result.problems).toEqual([{ name: 'plug', kind: 'retired', reason: '1.15.0 is retired (security: CVE-2024-0001); pinned, so it is fetched anyway' }]);
+    expect(result.problems).toEqual([
+      { name: 'plug', kind: 'retired', reason: '1.15.0 is retired (security: CVE-2024-0001); pinned, so it is fetched anyway' },
+    ]);
   });
 
   it('pins exactly, including pre-releases', async () => {
@@ -143,7 +146,13 @@ describe('resolve: picking versions', () => {
 describe('resolve: dependencies', () => {
   const phoenixLike = {
     phoenix: [
-      { v: '1.7.13', deps: [['plug', '~> 1.14'], ['telemetry', '~> 0.4 or ~> 1.0']] },
+      {
+        v: '1.7.13',
+        deps: [
+          ['plug', '~> 1.14'],
+          ['telemetry', '~> 0.4 or ~> 1.0'],
+        ],
+      },
       {
         v: '1.7.14',
         deps: [
@@ -156,8 +165,22 @@ describe('resolve: dependencies', () => {
       },
     ],
     plug: [
-      { v: '1.14.2', deps: [['mime', '~> 1.0 or ~> 2.0'], ['plug_crypto', '~> 1.1.1 or ~> 1.2'], ['telemetry', '~> 0.4.3 or ~> 1.0']] },
-      { v: '1.16.1', deps: [['mime', '~> 1.0 or ~> 2.0'], ['plug_crypto', '~> 1.1.1 or ~> 1.2 or ~> 2.0'], ['telemetry', '~> 0.4.3 or ~> 1.0']] },
+      {
+        v: '1.14.2',
+        deps: [
+          ['mime', '~> 1.0 or ~> 2.0'],
+          ['plug_crypto', '~> 1.1.1 or ~> 1.2'],
+          ['telemetry', '~> 0.4.3 or ~> 1.0'],
+        ],
+      },
+      {
+        v: '1.16.1',
+        deps: [
+          ['mime', '~> 1.0 or ~> 2.0'],
+          ['plug_crypto', '~> 1.1.1 or ~> 1.2 or ~> 2.0'],
+          ['telemetry', '~> 0.4.3 or ~> 1.0'],
+        ],
+      },
       { v: '1.17.0-rc.1', deps: [] },
     ],
     plug_crypto: [{ v: '1.2.5' }, { v: '2.1.0' }],
@@ -192,7 +215,15 @@ describe('resolve: dependencies', () => {
     const reg = registry({
       ...phoenixLike,
       jason: [{ v: '1.4.4' }, { v: '2.0.0' }],
-      my_app: [{ v: '0.1.0', deps: [['jason', '>= 1.0.0'], ['phoenix', '~> 1.7']] }],
+      my_app: [
+        {
+          v: '0.1.0',
+          deps: [
+            ['jason', '>= 1.0.0'],
+            ['phoenix', '~> 1.7'],
+          ],
+        },
+      ],
     });
     const result = await resolve([{ name: 'my_app' }], reg.getPackage);
     // my_app allows jason 2.0.0, but phoenix's optional "~> 1.0" applies once jason is in.
@@ -203,7 +234,15 @@ describe('resolve: dependencies', () => {
 
   it('re-resolves when a stricter requirement arrives and withdraws the old release’s dependencies', async () => {
     const reg = registry({
-      app: [{ v: '1.0.0', deps: [['http', '>= 1.0.0'], ['middle', '~> 1.0']] }],
+      app: [
+        {
+          v: '1.0.0',
+          deps: [
+            ['http', '>= 1.0.0'],
+            ['middle', '~> 1.0'],
+          ],
+        },
+      ],
       middle: [{ v: '1.0.0', deps: [['deeper', '~> 1.0']] }],
       deeper: [{ v: '1.0.0', deps: [['http', '~> 1.2']] }],
       http: [
@@ -277,7 +316,16 @@ describe('resolve: dependencies', () => {
 
   it('skips dependencies from another repository and reports them', async () => {
     const reg = registry({
-      app: [{ v: '1.0.0', deps: [['private_lib', '~> 1.0', { repository: 'acme' }], ['opt_private', '~> 1.0', { repository: 'acme', optional: true }], ['local', '~> 1.0', { repository: 'hexpm' }]] }],
+      app: [
+        {
+          v: '1.0.0',
+          deps: [
+            ['private_lib', '~> 1.0', { repository: 'acme' }],
+            ['opt_private', '~> 1.0', { repository: 'acme', optional: true }],
+            ['local', '~> 1.0', { repository: 'hexpm' }],
+          ],
+        },
+      ],
       local: [{ v: '1.0.0' }],
     });
     const result = await resolve([{ name: 'app' }], reg.getPackage);
@@ -288,7 +336,15 @@ describe('resolve: dependencies', () => {
 
   it('reports broken dependency entries in the registry', async () => {
     const reg = registry({
-      app: [{ v: '1.0.0', deps: [['Bad/Name', '~> 1.0'], ['loose', 'not a requirement']] }],
+      app: [
+        {
+          v: '1.0.0',
+          deps: [
+            ['Bad/Name', '~> 1.0'],
+            ['loose', 'not a requirement'],
+          ],
+        },
+      ],
       loose: [{ v: '1.0.0' }, { v: '3.0.0' }],
     });
     const result = await resolve([{ name: 'app' }], reg.getPackage);
@@ -298,7 +354,10 @@ describe('resolve: dependencies', () => {
 
   it('stops and reports packages whose selection keeps flipping', async () => {
     const reg = registry({
-      a: [{ v: '1.0.0', deps: [['b', '~> 2.0']] }, { v: '2.0.0', deps: [['b', '~> 1.0']] }],
+      a: [
+        { v: '1.0.0', deps: [['b', '~> 2.0']] },
+        { v: '2.0.0', deps: [['b', '~> 1.0']] },
+      ],
       b: [{ v: '1.0.0', deps: [['a', '~> 1.0']] }, { v: '2.0.0' }],
     });
     const result = await resolve([{ name: 'a' }, { name: 'b' }], reg.getPackage, { maxReselections: 4 });

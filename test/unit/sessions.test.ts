@@ -7,7 +7,11 @@ import { isLoopbackAddress } from '../../src-main/server/access.js';
 
 function sessions(token = 't'.repeat(43), port = 4000) {
   let now = 1_000_000;
-  const s = new DashboardSessions(token, () => port, () => now);
+  const s = new DashboardSessions(
+    token,
+    () => port,
+    () => now,
+  );
   return { s, advance: (ms: number) => (now += ms) };
 }
 

@@ -50,7 +50,7 @@ describe('SingleFlight', () => {
     expect(await flights.run('a', async () => 7)).toBe(7);
   });
 
-  it('turns a synchronous throw into the run\'s failure', async () => {
+  it("turns a synchronous throw into the run's failure", async () => {
     const flights = new SingleFlight<string, number>();
     await expect(
       flights.run('a', () => {

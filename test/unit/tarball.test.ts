@@ -46,7 +46,11 @@ describe('readTarball', () => {
     expect([...members.keys()]).toEqual([...MEMBER_ORDER]);
     expect(members.get('VERSION')!.toString()).toBe('3');
     expect(members.get('CHECKSUM')!.toString()).toMatch(/^[0-9A-F]{64}$/);
-    const inner = createHash('sha256').update(members.get('VERSION')!).update(members.get('metadata.config')!).update(members.get('contents.tar.gz')!).digest('hex');
+    const inner = createHash('sha256')
+      .update(members.get('VERSION')!)
+      .update(members.get('metadata.config')!)
+      .update(members.get('contents.tar.gz')!)
+      .digest('hex');
     expect(inner).toBe(fixture.innerChecksum);
     // ustar header of the first member: mtime 2000-01-01 (octal 7250632600), uid/gid 0.
     const header = fixture.bytes.subarray(0, 512).toString('latin1');
@@ -102,7 +106,9 @@ describe('readTarball', () => {
   });
 
   it('rejects something that is not a tar at all', async () => {
-    await expect(readTarball(stream(Buffer.from('<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>'.repeat(20))))).rejects.toBeInstanceOf(TarballError);
+    await expect(readTarball(stream(Buffer.from('<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>'.repeat(20))))).rejects.toBeInstanceOf(
+      TarballError,
+    );
   });
 
   it('reports a declared CHECKSUM that does not match the contents', async () => {

@@ -252,7 +252,10 @@ describe('a transfer', () => {
     const scripted = scriptedUpstream([{ status: 200, body: bodyOf([Buffer.from('a')], new SlowBodyError(1, 5000, 1024)) }]);
     const { deps, sink } = await harness({ upstream: scripted, attempts: 3 });
 
-    await expect(new Transfer(deps, tarballSpec(big), sink).run()).rejects.toMatchObject({ kind: 'upstream_timeout', message: expect.stringMatching(/too slow/) });
+    await expect(new Transfer(deps, tarballSpec(big), sink).run()).rejects.toMatchObject({
+      kind: 'upstream_timeout',
+      message: expect.stringMatching(/too slow/),
+    });
     expect(scripted.asked).toHaveLength(1);
   });
 
@@ -281,7 +284,10 @@ describe('a transfer', () => {
     expect(events).toEqual(['started', 'ended passed: not kept: the cache disk is full or not writable']);
 
     // Pre-warm: nobody to pass it to.
-    await expect(new Transfer(deps, tarballSpec(big)).run()).rejects.toMatchObject({ kind: 'not_stored', message: expect.stringMatching(/could not be stored \(the cache disk is full or not writable\): ENOSPC/) });
+    await expect(new Transfer(deps, tarballSpec(big)).run()).rejects.toMatchObject({
+      kind: 'not_stored',
+      message: expect.stringMatching(/could not be stored \(the cache disk is full or not writable\): ENOSPC/),
+    });
     expect(await tmpFiles()).toEqual([]);
   });
 });

@@ -237,6 +237,15 @@ describe('isPrerelease / parseVersion', () => {
 
 describe('newestFirst', () => {
   it('orders SemVer versions newest first and anything else after them, by text', () => {
-    expect(['1.0', '0.9.0', 'latest', '2.0.0-rc.1', '2.0.0', '10.0.0', '', '1.0.0.0'].sort(newestFirst)).toEqual(['10.0.0', '2.0.0', '2.0.0-rc.1', '0.9.0', '', '1.0', '1.0.0.0', 'latest']);
+    expect(['1.0', '0.9.0', 'latest', '2.0.0-rc.1', '2.0.0', '10.0.0', '', '1.0.0.0'].sort(newestFirst)).toEqual([
+      '10.0.0',
+      '2.0.0',
+      '2.0.0-rc.1',
+      '0.9.0',
+      '',
+      '1.0',
+      '1.0.0.0',
+      'latest',
+    ]);
   });
 });

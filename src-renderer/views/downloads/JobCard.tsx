@@ -61,7 +61,10 @@ export function JobCard({ job }: { job: JobView }) {
       <FormError error={cancel.error} />
       {job.error ? <p className="field-error">{job.error}</p> : null}
       <ProblemList label="Problems" problems={job.problems.map((p) => ({ what: p.name, reason: p.reason }))} />
-      <ProblemList label="Failed downloads" problems={job.items.filter((i) => i.state === 'failed').map((i) => ({ what: `${i.name} ${i.version}`, reason: i.error ?? 'failed' }))} />
+      <ProblemList
+        label="Failed downloads"
+        problems={job.items.filter((i) => i.state === 'failed').map((i) => ({ what: `${i.name} ${i.version}`, reason: i.error ?? 'failed' }))}
+      />
       {job.items.length || job.skipped.length ? <JobReleases job={job} /> : null}
     </li>
   );

@@ -9,7 +9,11 @@ export function Jobs() {
     <Card title="Pre-warm jobs" className="jobs-card">
       {jobs.isPending ? <Loading /> : null}
       {jobs.isError ? <QueryError error={jobs.error} onRetry={() => void jobs.refetch()} /> : null}
-      {jobs.data && jobs.data.length === 0 ? <Empty>No pre-warm jobs yet. Start one above, or run <code>hexhub prewarm mix.lock</code>: jobs from the command line show up here too.</Empty> : null}
+      {jobs.data && jobs.data.length === 0 ? (
+        <Empty>
+          No pre-warm jobs yet. Start one above, or run <code>hexhub prewarm mix.lock</code>: jobs from the command line show up here too.
+        </Empty>
+      ) : null}
       <ul className="jobs" aria-label="Pre-warm jobs">
         {[...(jobs.data ?? [])]
           .sort((a, b) => b.createdAt - a.createdAt)

@@ -15,7 +15,15 @@ export const NO_LOCK: LockDraft = { text: '', name: null };
 const MAX_LOCK_BYTES = 2 * 1024 * 1024;
 
 /** A lock file's text: dropped, chosen or pasted. */
-export function LockFileInput({ lock, onChange, error }: { lock: LockDraft; onChange: (lock: LockDraft, fromFile?: boolean) => void; error: string | undefined }) {
+export function LockFileInput({
+  lock,
+  onChange,
+  error,
+}: {
+  lock: LockDraft;
+  onChange: (lock: LockDraft, fromFile?: boolean) => void;
+  error: string | undefined;
+}) {
   const [readError, setReadError] = useState<string | null>(null);
   const id = useId();
 

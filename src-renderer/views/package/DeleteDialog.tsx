@@ -33,7 +33,8 @@ export function DeleteDialog({
     >
       {whole ? (
         <p>
-          Every stored file of <strong>{name}</strong> ({formatBytes(size)}) is removed: tarballs, docs and the registry record. Clients asking for it again get it fetched from the upstream.
+          Every stored file of <strong>{name}</strong> ({formatBytes(size)}) is removed: tarballs, docs and the registry record. Clients asking for it again get
+          it fetched from the upstream.
         </p>
       ) : (
         <p>The tarball (and docs, if cached) of this release is removed. It is fetched again from the upstream when a client asks for it.</p>

@@ -29,7 +29,13 @@ export function Release({ release, expanded, onToggle, onDelete }: { release: Re
           {release.dependencies.length} dep{release.dependencies.length === 1 ? '' : 's'}
         </span>
         {release.cached.tarball || release.cached.docs ? (
-          <button type="button" className="icon-button danger" onClick={onDelete} aria-label={`Delete release ${release.version}`} title="Delete this release from the cache">
+          <button
+            type="button"
+            className="icon-button danger"
+            onClick={onDelete}
+            aria-label={`Delete release ${release.version}`}
+            title="Delete this release from the cache"
+          >
             <Icon name="trash" size={15} />
           </button>
         ) : (
@@ -44,7 +50,11 @@ export function Release({ release, expanded, onToggle, onDelete }: { release: Re
 function ReleasePanel({ id, release }: { id: string; release: ReleaseView }) {
   return (
     <div className="release-panel" id={id}>
-      {release.retired?.message ? <p className="retired-message">Retired ({release.retired.reason}): {release.retired.message}</p> : null}
+      {release.retired?.message ? (
+        <p className="retired-message">
+          Retired ({release.retired.reason}): {release.retired.message}
+        </p>
+      ) : null}
       {release.dependencies.length ? (
         <ul className="deps">
           {release.dependencies.map((d) => (

@@ -29,9 +29,20 @@ export function SettingsForm({ settings }: { settings: SettingsResponse }) {
       </Card>
 
       <Card title="Cache">
-        <NumberSetting form={form} name="registryTtlSeconds" label="Registry TTL" unit="seconds" hint="How long a stored registry record is used before it is revalidated." />
+        <NumberSetting
+          form={form}
+          name="registryTtlSeconds"
+          label="Registry TTL"
+          unit="seconds"
+          hint="How long a stored registry record is used before it is revalidated."
+        />
         <SizeCapSetting form={form} />
-        <NumberSetting form={form} name="prewarmConcurrency" label="Pre-warm downloads at once" hint="How many releases a pre-warm job fetches in parallel (1–64)." />
+        <NumberSetting
+          form={form}
+          name="prewarmConcurrency"
+          label="Pre-warm downloads at once"
+          hint="How many releases a pre-warm job fetches in parallel (1–64)."
+        />
       </Card>
 
       <SettingsFooter form={form} />

@@ -16,7 +16,15 @@ export function UpstreamChangeDialog({
   onCancel: () => void;
 }) {
   return (
-    <ConfirmDialog open={change !== null} title="Change the upstream?" confirmLabel="Change upstream" busy={busy} error={error} onCancel={onCancel} onConfirm={onConfirm}>
+    <ConfirmDialog
+      open={change !== null}
+      title="Change the upstream?"
+      confirmLabel="Change upstream"
+      busy={busy}
+      error={error}
+      onCancel={onCancel}
+      onConfirm={onConfirm}
+    >
       {change ? <UpstreamChangeSummary change={change} /> : null}
     </ConfirmDialog>
   );
@@ -44,8 +52,8 @@ function UpstreamChangeSummary({ change }: { change: UpstreamChange }) {
         </dd>
       </dl>
       <p className="small">
-        {sameKey ? 'The signing key stays the same.' : 'The signing key changes: compare the new fingerprint with the one its publisher gives.'} What was stored under the current upstream is
-        checked again before it is served.
+        {sameKey ? 'The signing key stays the same.' : 'The signing key changes: compare the new fingerprint with the one its publisher gives.'} What was stored
+        under the current upstream is checked again before it is served.
       </p>
     </>
   );

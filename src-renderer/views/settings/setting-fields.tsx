@@ -11,7 +11,13 @@ type Form = { form: SettingsFormState };
 export function UpstreamUrlSetting({ form }: Form) {
   const { errors } = form;
   return (
-    <Field name="upstreamUrl" label="Repository URL" fixed={form.fixed.upstreamUrl} error={errors.upstreamUrl} hint="The Hex repository to mirror, e.g. https://repo.hex.pm.">
+    <Field
+      name="upstreamUrl"
+      label="Repository URL"
+      fixed={form.fixed.upstreamUrl}
+      error={errors.upstreamUrl}
+      hint="The Hex repository to mirror, e.g. https://repo.hex.pm."
+    >
       {(props) => (
         <input
           {...props}
@@ -53,7 +59,10 @@ export function PublicKeySetting({ form }: Form) {
   const { errors } = form;
   const hint = (
     <>
-      PEM text; registry signatures are checked against it. Now: <span className="mono" data-testid="key-fingerprint">{form.fingerprint}</span>
+      PEM text; registry signatures are checked against it. Now:{' '}
+      <span className="mono" data-testid="key-fingerprint">
+        {form.fingerprint}
+      </span>
     </>
   );
   return (

@@ -14,17 +14,36 @@ function report(extra = {}) {
 class App extends EventEmitter {
   paths = new Map();
   isPackaged = false;
-  setPath(name, path) { this.paths.set(name, path); }
-  getPath(name) { return this.paths.get(name) ?? join(process.env.FAKE_ELECTRON_HOME ?? tmpdir(), name); }
-  getAppPath() { return process.cwd(); }
-  enableSandbox() { record.sandboxEnabled = true; }
-  requestSingleInstanceLock() { return true; }
-  whenReady() { return Promise.resolve(); }
-  getLoginItemSettings() { return { openAtLogin: false, wasOpenedAtLogin: false }; }
+  setPath(name, path) {
+    this.paths.set(name, path);
+  }
+  getPath(name) {
+    return this.paths.get(name) ?? join(process.env.FAKE_ELECTRON_HOME ?? tmpdir(), name);
+  }
+  getAppPath() {
+    return process.cwd();
+  }
+  enableSandbox() {
+    record.sandboxEnabled = true;
+  }
+  requestSingleInstanceLock() {
+    return true;
+  }
+  whenReady() {
+    return Promise.resolve();
+  }
+  getLoginItemSettings() {
+    return { openAtLogin: false, wasOpenedAtLogin: false };
+  }
   setLoginItemSettings() {}
   quit() {
     record.quitEvents.push('quit');
-    const event = { defaultPrevented: false, preventDefault() { this.defaultPrevented = true; } };
+    const event = {
+      defaultPrevented: false,
+      preventDefault() {
+        this.defaultPrevented = true;
+      },
+    };
     this.emit('before-quit', event);
     this.emit('will-quit', event);
     if (!event.defaultPrevented) this.exit(0);
@@ -37,7 +56,9 @@ class App extends EventEmitter {
 export const app = new App();
 
 class WebContents extends EventEmitter {
-  setWindowOpenHandler(handler) { this.windowOpenHandler = handler; }
+  setWindowOpenHandler(handler) {
+    this.windowOpenHandler = handler;
+  }
 }
 
 export class BrowserWindow extends EventEmitter {
@@ -68,13 +89,23 @@ export class BrowserWindow extends EventEmitter {
     record.windows.at(-1).windowOpenHandler = typeof this.webContents.windowOpenHandler;
     setTimeout(() => report({ ready: true }), 50);
   }
-  show() { this.visible = true; }
-  hide() { this.visible = false; }
+  show() {
+    this.visible = true;
+  }
+  hide() {
+    this.visible = false;
+  }
   focus() {}
-  isVisible() { return this.visible; }
-  isMinimized() { return false; }
+  isVisible() {
+    return this.visible;
+  }
+  isMinimized() {
+    return false;
+  }
   restore() {}
-  isDestroyed() { return false; }
+  isDestroyed() {
+    return false;
+  }
 }
 
 export class Tray extends EventEmitter {
@@ -83,18 +114,33 @@ export class Tray extends EventEmitter {
     this.entry = { image: image.path, menu: [], tooltip: '' };
     record.trays.push(this.entry);
   }
-  setImage(image) { this.entry.image = image.path ?? image; }
-  setToolTip(text) { this.entry.tooltip = text; }
-  setContextMenu(menu) { this.entry.menu = menu.template.map((item) => item.label ?? item.type); }
-  isDestroyed() { return false; }
+  setImage(image) {
+    this.entry.image = image.path ?? image;
+  }
+  setToolTip(text) {
+    this.entry.tooltip = text;
+  }
+  setContextMenu(menu) {
+    this.entry.menu = menu.template.map((item) => item.label ?? item.type);
+  }
+  isDestroyed() {
+    return false;
+  }
 }
 
 export const Menu = {
   buildFromTemplate: (template) => ({ template }),
-  setApplicationMenu: () => { record.menus++; },
+  setApplicationMenu: () => {
+    record.menus++;
+  },
 };
 export const nativeImage = { createFromPath: (path) => ({ path, isEmpty: () => false }) };
-export class Notification { static isSupported() { return false; } show() {} }
+export class Notification {
+  static isSupported() {
+    return false;
+  }
+  show() {}
+}
 export const ipcMain = {
   on: (channel) => record.ipc.push({ channel, kind: 'on' }),
   handle: (channel) => record.ipc.push({ channel, kind: 'handle' }),
@@ -102,8 +148,12 @@ export const ipcMain = {
 };
 export const session = {
   defaultSession: {
-    setPermissionRequestHandler: () => { record.permissionHandlers++; },
-    setPermissionCheckHandler: () => { record.permissionHandlers++; },
+    setPermissionRequestHandler: () => {
+      record.permissionHandlers++;
+    },
+    setPermissionCheckHandler: () => {
+      record.permissionHandlers++;
+    },
   },
 };
 export const clipboard = { writeText: () => {} };

@@ -9,8 +9,17 @@ describe('findElectron', () => {
         throw new Error('Electron failed to install correctly, please delete node_modules/electron and try installing again');
       },
     });
-    expect(result).toEqual({ ok: false, reason: 'node_modules/electron has no binary: it was installed with ELECTRON_SKIP_BINARY_DOWNLOAD=1, or its download failed' });
-    expect(findElectron({ require: () => { throw new Error('Cannot find module'); } })).toEqual({ ok: false, reason: 'the electron package does not load: Cannot find module' });
+    expect(result).toEqual({
+      ok: false,
+      reason: 'node_modules/electron has no binary: it was installed with ELECTRON_SKIP_BINARY_DOWNLOAD=1, or its download failed',
+    });
+    expect(
+      findElectron({
+        require: () => {
+          throw new Error('Cannot find module');
+        },
+      }),
+    ).toEqual({ ok: false, reason: 'the electron package does not load: Cannot find module' });
   });
 
   it('reports a binary path that does not exist', () => {
@@ -21,7 +30,10 @@ describe('findElectron', () => {
   });
 
   it('finds an installed binary', () => {
-    expect(findElectron({ require: () => '/w/node_modules/electron/dist/electron', exists: () => true })).toEqual({ ok: true, path: '/w/node_modules/electron/dist/electron' });
+    expect(findElectron({ require: () => '/w/node_modules/electron/dist/electron', exists: () => true })).toEqual({
+      ok: true,
+      path: '/w/node_modules/electron/dist/electron',
+    });
   });
 
   it('gives a reason for this machine either way', () => {

@@ -17,7 +17,10 @@ export class FakeEmitter {
 
   once(event: string, listener: Listener): this {
     const wrapped: Listener = (...args) => {
-      this.listeners.set(event, (this.listeners.get(event) ?? []).filter((l) => l !== wrapped));
+      this.listeners.set(
+        event,
+        (this.listeners.get(event) ?? []).filter((l) => l !== wrapped),
+      );
       return listener(...args);
     };
     return this.on(event, wrapped);
@@ -156,7 +159,10 @@ export class FakeIpcMain extends FakeEmitter {
   }
 
   sendSync(channel: string, frameUrl: string | null, ...args: unknown[]): unknown {
-    const event: { senderFrame: { url: string } | null; returnValue: unknown } = { senderFrame: frameUrl === null ? null : { url: frameUrl }, returnValue: undefined };
+    const event: { senderFrame: { url: string } | null; returnValue: unknown } = {
+      senderFrame: frameUrl === null ? null : { url: frameUrl },
+      returnValue: undefined,
+    };
     this.emit(channel, event, ...args);
     return event.returnValue;
   }

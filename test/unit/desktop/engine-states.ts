@@ -4,7 +4,9 @@ import type { JobView, ServerEvent, StatusResponse, UpstreamHealthView } from '.
 
 export const URL_4000 = 'http://127.0.0.1:4000';
 
-export function status(overrides: { offline?: boolean; reachable?: boolean | null; lastError?: string; transfers?: number; jobs?: number } = {}): StatusResponse {
+export function status(
+  overrides: { offline?: boolean; reachable?: boolean | null; lastError?: string; transfers?: number; jobs?: number } = {},
+): StatusResponse {
   return {
     version: '0.1.0',
     url: URL_4000,
@@ -12,7 +14,11 @@ export function status(overrides: { offline?: boolean; reachable?: boolean | nul
     startedAt: 0,
     uptimeSeconds: 1,
     offline: overrides.offline ?? false,
-    upstream: health({ enabled: !(overrides.offline ?? false), reachable: overrides.reachable ?? null, ...(overrides.lastError ? { lastError: overrides.lastError } : {}) }),
+    upstream: health({
+      enabled: !(overrides.offline ?? false),
+      reachable: overrides.reachable ?? null,
+      ...(overrides.lastError ? { lastError: overrides.lastError } : {}),
+    }),
     counters: { hits: 0, misses: 0, staleServes: 0, bytesServed: 0, upstreamBytes: 0, upstreamErrors: 0, verificationFailures: 0 },
     cache: { packages: 0, releases: 0, docs: 0, bytes: 0 },
     busy: { transfers: overrides.transfers ?? 0, jobs: overrides.jobs ?? 0 },
@@ -49,7 +55,10 @@ export function job(id: string, state: JobView['state'], overrides: Partial<JobV
   };
 }
 
-export const jobEvent = (id: string, state: JobView['state'], overrides: Partial<JobView> = {}): ServerEvent => ({ type: 'job', job: job(id, state, overrides) });
+export const jobEvent = (id: string, state: JobView['state'], overrides: Partial<JobView> = {}): ServerEvent => ({
+  type: 'job',
+  job: job(id, state, overrides),
+});
 
 export const settingsEvent = (upstreamEnabled: boolean): ServerEvent => ({
   type: 'settings',

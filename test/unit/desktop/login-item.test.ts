@@ -83,12 +83,22 @@ describe('on macOS and Windows', () => {
 
 describe('launch command and hidden start', () => {
   it('starts the right program again', () => {
-    expect(launchCommand({ execPath: '/opt/HexHub/hexhub-desktop', appPath: '/opt/HexHub/resources/app.asar', isPackaged: true, env: {} })).toEqual(['/opt/HexHub/hexhub-desktop']);
-    expect(launchCommand({ execPath: '/w/node_modules/electron/dist/electron', appPath: '/w', isPackaged: false, env: {} })).toEqual(['/w/node_modules/electron/dist/electron', '/w']);
-    // An AppImage's own path, not its temporary mount.
-    expect(launchCommand({ execPath: '/tmp/.mount_HexHubX/hexhub-desktop', appPath: '/tmp/.mount_HexHubX/resources/app.asar', isPackaged: true, env: { APPIMAGE: '/home/me/HexHub.AppImage' } })).toEqual([
-      '/home/me/HexHub.AppImage',
+    expect(launchCommand({ execPath: '/opt/HexHub/hexhub-desktop', appPath: '/opt/HexHub/resources/app.asar', isPackaged: true, env: {} })).toEqual([
+      '/opt/HexHub/hexhub-desktop',
     ]);
+    expect(launchCommand({ execPath: '/w/node_modules/electron/dist/electron', appPath: '/w', isPackaged: false, env: {} })).toEqual([
+      '/w/node_modules/electron/dist/electron',
+      '/w',
+    ]);
+    // An AppImage's own path, not its temporary mount.
+    expect(
+      launchCommand({
+        execPath: '/tmp/.mount_HexHubX/hexhub-desktop',
+        appPath: '/tmp/.mount_HexHubX/resources/app.asar',
+        isPackaged: true,
+        env: { APPIMAGE: '/home/me/HexHub.AppImage' },
+      }),
+    ).toEqual(['/home/me/HexHub.AppImage']);
   });
 
   it('starts hidden when launched by the login item', () => {

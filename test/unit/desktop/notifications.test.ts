@@ -75,8 +75,14 @@ describe('upstream change notifications', () => {
     notifier.handle({ type: 'upstream-identity', change: { from, to: { url: 'https://evil.example', fingerprint: 'SHA256:new' } }, at: 1 });
     notifier.handle({ type: 'upstream-identity', change: { from, to: { url: 'https://mirror.example', fingerprint: 'SHA256:old' } }, at: 2 });
     expect(shown).toEqual([
-      { title: 'Upstream changed', body: 'HexHub now mirrors https://evil.example (key SHA256:new, was SHA256:old); was https://repo.hex.pm. If you did not do this, change it back in Settings.' },
-      { title: 'Upstream changed', body: 'HexHub now mirrors https://mirror.example (same key SHA256:old); was https://repo.hex.pm. If you did not do this, change it back in Settings.' },
+      {
+        title: 'Upstream changed',
+        body: 'HexHub now mirrors https://evil.example (key SHA256:new, was SHA256:old); was https://repo.hex.pm. If you did not do this, change it back in Settings.',
+      },
+      {
+        title: 'Upstream changed',
+        body: 'HexHub now mirrors https://mirror.example (same key SHA256:old); was https://repo.hex.pm. If you did not do this, change it back in Settings.',
+      },
     ]);
   });
 });

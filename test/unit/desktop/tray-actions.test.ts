@@ -76,7 +76,12 @@ describe('set up HEX_MIRROR', () => {
   it('changes nothing when declined', async () => {
     const { prompts, shown } = fakePrompts(false);
     let applied = 0;
-    const outcome = await setUpMirror({ mirrorUrl: MIRROR, plan: async () => [change('/x')], apply: async () => (applied++, { changes: [], backup: null }), prompts });
+    const outcome = await setUpMirror({
+      mirrorUrl: MIRROR,
+      plan: async () => [change('/x')],
+      apply: async () => (applied++, { changes: [], backup: null }),
+      prompts,
+    });
     expect(outcome).toBe('declined');
     expect(applied).toBe(0);
     expect(shown.map((s) => s.kind)).toEqual(['confirm']);
@@ -99,7 +104,9 @@ describe('set up HEX_MIRROR', () => {
       prompts: refused.prompts,
     });
     expect(outcome).toBe('failed');
-    expect(refused.shown).toEqual([{ kind: 'error', message: 'HEX_MIRROR setup cannot be applied', detail: '/home/me/.bashrc: a line inside the HexHub block was edited by hand' }]);
+    expect(refused.shown).toEqual([
+      { kind: 'error', message: 'HEX_MIRROR setup cannot be applied', detail: '/home/me/.bashrc: a line inside the HexHub block was edited by hand' },
+    ]);
 
     const failing = fakePrompts(true);
     const applyFailed = await setUpMirror({
@@ -111,7 +118,11 @@ describe('set up HEX_MIRROR', () => {
       prompts: failing.prompts,
     });
     expect(applyFailed).toBe('failed');
-    expect(failing.shown.at(-1)).toEqual({ kind: 'error', message: 'HEX_MIRROR setup was not applied', detail: 'could not write /x: EROFS; nothing was changed' });
+    expect(failing.shown.at(-1)).toEqual({
+      kind: 'error',
+      message: 'HEX_MIRROR setup was not applied',
+      detail: 'could not write /x: EROFS; nothing was changed',
+    });
   });
 
   it('runs the real setup on a temporary HOME after the confirmation', async () => {
@@ -262,7 +273,7 @@ describe('trayActions', () => {
     await expect.poll(() => events).toEqual(['closeToTray:false', 'refresh']);
   });
 
-  it('asks the engine\'s Control: a dry run for the plan, the same call to apply, and pre-warm and offline through it', async () => {
+  it("asks the engine's Control: a dry run for the plan, the same call to apply, and pre-warm and offline through it", async () => {
     const calls: unknown[] = [];
     const planned = { changes: [change('/home/me/.profile')], backup: null, state: {} as SetupResult['state'] };
     const control: TrayActionDeps['control'] = {

@@ -43,7 +43,20 @@ describe('tray menu', () => {
   it.each(Object.entries(STATES))('has the same items in the same order when %s', (_state, snapshot) => {
     const { actions } = recorder();
     const ids = trayMenuTemplate(model(snapshot), actions).map((i) => i.id ?? i.type);
-    expect(ids).toEqual(['status', 'separator', 'open-dashboard', 'copy-export', 'set-up-mirror', 'prewarm', 'separator', 'toggle-offline', 'open-at-login', 'close-to-tray', 'separator', 'quit']);
+    expect(ids).toEqual([
+      'status',
+      'separator',
+      'open-dashboard',
+      'copy-export',
+      'set-up-mirror',
+      'prewarm',
+      'separator',
+      'toggle-offline',
+      'open-at-login',
+      'close-to-tray',
+      'separator',
+      'quit',
+    ]);
   });
 
   it('starts with a disabled status line for each state', () => {
@@ -102,7 +115,13 @@ describe('tray menu', () => {
     const { actions } = recorder();
     const view = describeMenu(trayMenuTemplate(model(STATES.running), actions));
     expect(view[0]).toEqual({ id: 'status', type: 'normal', label: 'Running at http://127.0.0.1:4000', enabled: false });
-    expect(view.find((i) => i.id === 'open-at-login')).toEqual({ id: 'open-at-login', type: 'checkbox', label: 'Start at login', enabled: true, checked: false });
+    expect(view.find((i) => i.id === 'open-at-login')).toEqual({
+      id: 'open-at-login',
+      type: 'checkbox',
+      label: 'Start at login',
+      enabled: true,
+      checked: false,
+    });
     expect(JSON.parse(JSON.stringify(view))).toEqual(view);
   });
 });

@@ -52,7 +52,13 @@ describe('tray controller', () => {
     controller.handle(transferEnded('1'));
     controller.handle(healthEvent({ reachable: false, lastError: 'ECONNRESET' }));
     controller.handle(settingsEvent(false));
-    expect(tray.images).toEqual(['/icons/tray/running.png', '/icons/tray/busy.png', '/icons/tray/running.png', '/icons/tray/upstream-error.png', '/icons/tray/offline.png']);
+    expect(tray.images).toEqual([
+      '/icons/tray/running.png',
+      '/icons/tray/busy.png',
+      '/icons/tray/running.png',
+      '/icons/tray/upstream-error.png',
+      '/icons/tray/offline.png',
+    ]);
     expect(controller.menu()[0]?.label).toBe('Offline: serving from the cache');
   });
 
