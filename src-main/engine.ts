@@ -118,10 +118,11 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
       stopWatchingHealth();
       const reconciled = reconciling?.stop();
       mirror.jobs.cancelAll();
-      await Promise.all([server?.close(), mirror.artifacts.settle(), mirror.mutable.settle(), mirror.scrubber.stop()]);
+      await Promise.all([server?.close(), mirror.artifacts.settle(), mirror.mutable.settle(), mirror.scrubber.stop(), mirror.jobs.settle()]);
       mirror.upstream.close();
       await reconciled;
       await mirror.index.flush();
+      await Promise.all([mirror.counters.flush(), mirror.activity.flush()]);
       await mirror.storage.close?.();
       await lock?.release();
       log.info({ event: 'stopped' }, 'mirror stopped');

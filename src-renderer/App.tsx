@@ -1,12 +1,13 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { lazy, Suspense, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { Icon, Logo, type IconName } from './components/icons';
 import { StatusBanners } from './components/status-banners';
-import { Dot, Loading } from './components/ui';
+import { ConfirmDialog, Dot, Loading } from './components/ui';
 import { formatCount } from './lib/format';
 import { useEventStream, useLive, type Connection } from './lib/live';
+import { useMirrorState } from './lib/mirror-state';
 import { useStatus } from './lib/queries';
-import { href, useRoute, type View } from './lib/route';
+import { href, leaveAnyway, stay, useHeldNavigation, useRoute, type View } from './lib/route';
 import { CacheView } from './views/Cache';
 import { DownloadsView } from './views/Downloads';
 import { OverviewView } from './views/Overview';
@@ -37,6 +38,10 @@ export function App() {
   const status = useStatus();
   const { transfers } = useLive();
   const busy = transfers.length + (status.data?.busy.jobs ?? 0);
+  // Each view starts at its top, not where the last one was scrolled to.
+  useEffect(() => {
+    document.getElementById('main')?.scrollTo({ top: 0 });
+  }, [route.view]);
 
   let page: ReactNode;
   switch (route.view) {
@@ -84,9 +89,10 @@ export function App() {
           <ul>
             {NAV.map((item) => (
               <li key={item.view}>
-                <a href={href(item.view)} className="nav-link" aria-current={route.view === item.view ? 'page' : undefined}>
+                {/* Below ~1000 px only the icon shows: the label stays the link's name, and its tooltip. */}
+                <a href={href(item.view)} className="nav-link" aria-current={route.view === item.view ? 'page' : undefined} title={item.label}>
                   <Icon name={item.icon} size={18} />
-                  <span>{item.label}</span>
+                  <span className="nav-label">{item.label}</span>
                   {item.view === 'cache' && status.data ? <span className="nav-count">{formatCount(status.data.cache.packages)}</span> : null}
                   {item.view === 'downloads' && busy > 0 ? (
                     <span className="nav-count nav-count-active" aria-label={`${busy} active`}>
@@ -106,22 +112,39 @@ export function App() {
           {page}
         </main>
       </div>
+      <LeaveGuardDialog />
     </div>
   );
 }
 
+/** Asks before a view change drops unsaved edits (the Settings form sets the guard). */
+function LeaveGuardDialog() {
+  const held = useHeldNavigation();
+  return (
+    <ConfirmDialog open={held !== null} title="Leave without saving?" confirmLabel="Discard changes" onConfirm={leaveAnyway} onCancel={stay}>
+      <p>The settings have changes that are not saved yet. Leaving this view discards them.</p>
+    </ConfirmDialog>
+  );
+}
+
+const MIRROR_TEXT = { running: 'Mirror running', down: 'Mirror not answering', connecting: 'Connecting…' } as const;
+
 function SidebarFooter() {
   const status = useStatus();
   const { connection } = useLive();
-  const running = status.data && !status.isError;
+  const mirror = useMirrorState();
   return (
     <div className="sidebar-footer">
-      <div className="server-state">
-        <Dot tone={running ? 'ok' : status.isError ? 'danger' : 'muted'} />
-        <span>{running ? 'Mirror running' : status.isError ? 'Mirror not answering' : 'Connecting…'}</span>
+      <div className="server-state" title={MIRROR_TEXT[mirror]}>
+        <Dot tone={mirror === 'running' ? 'ok' : mirror === 'down' ? 'danger' : 'muted'} />
+        <span>{MIRROR_TEXT[mirror]}</span>
       </div>
       {status.data ? <div className="server-url">{status.data.url.replace(/^https?:\/\//, '')}</div> : null}
-      <div className={`connection connection-${connection}`} title="The dashboard’s event stream from the mirror" data-connection={connection}>
+      <div
+        className={`connection connection-${connection}`}
+        title={`${CONNECTION_TEXT[connection]}: the dashboard’s event stream from the mirror`}
+        data-connection={connection}
+      >
         <Dot tone={connection === 'live' ? 'ok' : connection === 'refused' ? 'danger' : 'warn'} />
         <span>{CONNECTION_TEXT[connection]}</span>
       </div>

@@ -15,13 +15,30 @@ export const SESSION_FRAGMENT = 'session';
 
 export type ObjectKind = 'registry' | 'tarball' | 'docs' | 'installs' | 'api' | 'public_key';
 
+/**
+ * What the mirror has done, kept in the data dir across restarts until the user resets it. Client
+ * requests (mix, rebar3, a browser) are counted apart from pre-warm jobs, so the hit ratio says
+ * how often a build was served from the cache.
+ */
 export interface Counters {
+  /** When counting started (the first start, or the last reset), ms since the epoch. */
+  since: number;
+  /** Client requests answered from the cache. */
   hits: number;
+  /** Client requests that had to go to the upstream. */
   misses: number;
+  /** Downloads made by pre-warm jobs (not client requests). */
+  prewarmFetches: number;
   staleServes: number;
+  /** Body bytes sent to clients. */
   bytesServed: number;
+  /** Body bytes sent to clients from the cache: what they did not have to download from the upstream. */
+  bytesSaved: number;
   upstreamBytes: number;
+  /** Upstream requests that failed after all their retries (one per failed request). */
   upstreamErrors: number;
+  /** Upstream attempts that failed, each retry counted. */
+  upstreamFailedAttempts: number;
   verificationFailures: number;
 }
 
@@ -30,6 +47,11 @@ export interface UpstreamHealthView {
   enabled: boolean;
   /** null until the first upstream request. */
   reachable: boolean | null;
+  /**
+   * unknown: no request yet; reachable; degraded: the last attempt failed and requests are being
+   * retried (clients may be waiting); unreachable: requests fail after their retries, or offline.
+   */
+  state: 'unknown' | 'reachable' | 'degraded' | 'unreachable';
   lastError?: string;
   lastErrorAt?: number;
   lastOkAt?: number;
@@ -99,6 +121,8 @@ export interface CachedPackageSummary {
   name: string;
   /** Cached tarball versions, newest first. */
   versions: string[];
+  /** Tarballs the size cap evicted (not stored again since): not failures, fetched again when asked for. */
+  evicted: number;
   docs: number;
   size: number;
   fetchedAt: number;
@@ -139,6 +163,8 @@ export interface ReleaseView {
   outerChecksum?: string;
   publishedAt?: number;
   cached: { tarball: boolean; docs: boolean };
+  /** The tarball was stored once and then evicted by the size cap (not a failure: it is fetched again when asked for). */
+  evicted?: { at: number; reason: 'size cap' };
 }
 
 export interface PackageDetailResponse {
@@ -175,8 +201,38 @@ export interface DiskUsageResponse {
   byPackage: { name: string; bytes: number }[];
   freeBytes: number;
   volumeBytes: number;
+  /** Used on the volume as `df` shows it: blocks − free blocks (blocks reserved for root are not "used"). */
+  volumeUsedBytes: number;
   /** null: no cap. */
   sizeCapBytes: number | null;
+}
+
+/** What a size cap would evict now, least recently used first; nothing is removed by asking. */
+export interface CapPreview {
+  sizeCapBytes: number | null;
+  /** Cached bytes now, and after the eviction. */
+  totalBytes: number;
+  afterBytes: number;
+  evict: { key: string; name: string; version?: string; kind: ObjectKind; bytes: number; lastUsed: number }[];
+  /** The evicted releases by package, largest first. */
+  packages: { name: string; releases: number; bytes: number }[];
+  bytes: number;
+}
+
+/** One line of the activity log the server keeps (bounded, in the data dir, newest first when listed). */
+export interface ActivityEntry {
+  id: number;
+  at: number;
+  key: string;
+  kind: ObjectKind;
+  /** stored/passed/failed: a download; evicted: removed by the size cap; removed: deleted by the user. */
+  outcome: TransferOutcome | 'evicted' | 'removed';
+  /** Who asked: a client request, a pre-warm job, or the user (removals). */
+  source: 'client' | 'prewarm' | 'user' | 'cap';
+  bytes: number;
+  /** In user words; the internal detail is in `detail`. */
+  error?: string;
+  detail?: string;
 }
 
 export interface Settings {
@@ -248,7 +304,9 @@ export interface JobItem {
   state: JobItemState;
   bytes: number;
   totalBytes?: number;
+  /** In user words ("hex.pm did not answer in time"); the internal detail is in `detail`. */
   error?: string;
+  detail?: string;
 }
 
 export interface JobView {
@@ -261,10 +319,22 @@ export interface JobView {
   items: JobItem[];
   /** Not fetched by design (git and path deps, other repositories). */
   skipped: { name: string; reason: string }[];
-  /** Problems that make the job fail: unknown packages, conflicts, lock checksums that disagree with the registry. */
-  problems: { name: string; reason: string }[];
+  /**
+   * What went wrong or deserves a look. `warning: true` did not stop anything asked for from being
+   * fetched (a lock checksum that differs from the registry's, a retired release fetched anyway, a
+   * dependency from another repository); the others did (an unknown package, no matching release),
+   * and make the job 'failed'. A 'done' job has only warnings. `reason` is in user words, `detail`
+   * holds the engine's message (keys, "required by …").
+   */
+  problems: { name: string; reason: string; detail?: string; warning?: boolean }[];
   totals: { items: number; fetched: number; cached: number; failed: number; bytes: number };
+  /** Why the whole job failed or stopped, in user words ("the mirror stopped before this job finished"); the internal detail is in `detail`. */
   error?: string;
+  detail?: string;
+  /** The request that started the job, so it can be run again (a lock file's text is kept); a retry's is its releases as `name@version`. */
+  request?: PrewarmRequest;
+  /** Read back from the data dir after a restart (its transfers are not running). */
+  restored?: boolean;
 }
 
 export interface TransferView {
@@ -279,7 +349,9 @@ export interface TransferView {
 export type ServerEvent =
   | { type: 'hello'; status: StatusResponse }
   | { type: 'transfer'; transfer: TransferView }
-  | { type: 'transfer-end'; id: string; key: string; outcome: TransferOutcome; error?: string }
+  | { type: 'transfer-end'; id: string; key: string; outcome: TransferOutcome; bytes: number; error?: string; detail?: string }
+  | { type: 'activity'; entry: ActivityEntry }
+  | { type: 'counters'; counters: Counters }
   | { type: 'job'; job: JobView }
   | { type: 'cache'; change: 'stored' | 'removed'; key: string }
   | { type: 'health'; upstream: UpstreamHealthView }
@@ -307,12 +379,21 @@ export interface ApiRoutes {
   'DELETE /cache/:name/:version': { query: undefined; body: undefined; response: DeleteResponse };
   'POST /verify': { query: undefined; body: undefined; response: VerifyReport };
   'GET /disk': { query: undefined; body: undefined; response: DiskUsageResponse };
+  'GET /disk/cap-preview': { query: { sizeCapBytes: string }; body: undefined; response: CapPreview };
+  'GET /activity': { query: { limit?: string }; body: undefined; response: ActivityEntry[] };
+  'POST /counters/reset': { query: undefined; body: undefined; response: Counters };
   'GET /settings': { query: undefined; body: undefined; response: SettingsResponse };
   'PATCH /settings': { query: undefined; body: SettingsPatch; response: SettingsResponse };
   'GET /jobs': { query: undefined; body: undefined; response: JobView[] };
   'POST /jobs': { query: undefined; body: PrewarmRequest; response: JobView };
   'GET /jobs/:id': { query: undefined; body: undefined; response: JobView };
   'DELETE /jobs/:id': { query: undefined; body: undefined; response: JobView };
+  /** A new job for exactly the failed releases of a finished job (pinned, not resolved again); 409 (conflict) while it runs or when none failed. */
+  'POST /jobs/:id/retry': { query: undefined; body: undefined; response: JobView };
+  /** A new job with the same request (resolved again); 409 (conflict) while it runs. */
+  'POST /jobs/:id/rerun': { query: undefined; body: undefined; response: JobView };
+  /** Forget finished jobs (done, failed, cancelled); returns the jobs left. */
+  'DELETE /jobs': { query: undefined; body: undefined; response: JobView[] };
   'GET /setup': { query: { mirrorUrl?: string }; body: undefined; response: SetupState };
   'POST /setup': { query: undefined; body: SetupRequest; response: SetupResult };
   'POST /setup/undo': { query: undefined; body: undefined; response: SetupResult };
@@ -353,7 +434,7 @@ export interface SetupState {
   rebar3: ClientSetting;
   /** The variables in the mirror's own environment. */
   environment: Record<string, string | null>;
-  /** Shell startup files setup manages, and the mirror URL their HexHub block sets, if any. */
+  /** Files setup manages (hex.config first, then the shell startup files), and the mirror URL each sets (hex.config's mirror_url, a startup file's HexHub block), if any. */
   files: { path: string; why: string; exists: boolean; mirrorUrl?: string }[];
   /** Everything already points at this mirror. */
   applied: boolean;

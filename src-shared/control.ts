@@ -12,6 +12,9 @@ import type {
   CacheListQuery,
   CacheListResponse,
   DeleteResponse,
+  ActivityEntry,
+  CapPreview,
+  Counters,
   DiskUsageResponse,
   JobView,
   LoginLink,
@@ -40,12 +43,20 @@ export interface Control {
   clearCache(): Promise<DeleteResponse>;
   verify(): Promise<VerifyReport>;
   disk(): Promise<DiskUsageResponse>;
+  /** What lowering the size cap to `sizeCapBytes` would evict (null: no cap); removes nothing. */
+  capPreview(sizeCapBytes: number | null): Promise<CapPreview>;
+  /** The activity log, newest first. */
+  activity(limit?: number): Promise<ActivityEntry[]>;
+  resetCounters(): Promise<Counters>;
   settings(): Promise<SettingsResponse>;
   updateSettings(patch: SettingsPatch): Promise<SettingsResponse>;
   jobs(): Promise<JobView[]>;
   job(id: string): Promise<JobView>;
   startPrewarm(request: PrewarmRequest): Promise<JobView>;
   cancelJob(id: string): Promise<JobView>;
+  retryJob(id: string): Promise<JobView>;
+  rerunJob(id: string): Promise<JobView>;
+  clearFinishedJobs(): Promise<JobView[]>;
   setupState(mirrorUrl?: string): Promise<SetupState>;
   applySetup(request?: SetupRequest): Promise<SetupResult>;
   undoSetup(): Promise<SetupResult>;
@@ -102,12 +113,26 @@ export const CONTROL_ROUTES: { [C in ControlCall]: Binding<C> } = {
   clearCache: { route: 'DELETE /cache', ...none },
   verify: { route: 'POST /verify', ...none },
   disk: { route: 'GET /disk', ...none },
+  capPreview: {
+    route: 'GET /disk/cap-preview',
+    send: (sizeCapBytes) => ({ query: { sizeCapBytes: sizeCapBytes === null ? 'none' : String(sizeCapBytes) } }),
+    receive: (r) => [r.query.sizeCapBytes === 'none' ? null : Number(r.query.sizeCapBytes)],
+  },
+  activity: {
+    route: 'GET /activity',
+    send: (limit) => ({ query: limit === undefined ? {} : { limit: String(limit) } }),
+    receive: (r) => [r.query.limit === undefined ? undefined : Number(r.query.limit)],
+  },
+  resetCounters: { route: 'POST /counters/reset', ...none },
   settings: { route: 'GET /settings', ...none },
   updateSettings: { route: 'PATCH /settings', send: (patch) => ({ body: patch }), receive: (r) => [r.body as SettingsPatch] },
   jobs: { route: 'GET /jobs', ...none },
   job: { route: 'GET /jobs/:id', send: (id) => ({ params: { id } }), receive: (r) => [text(r.params.id)] },
   startPrewarm: { route: 'POST /jobs', send: (request) => ({ body: request }), receive: (r) => [r.body as PrewarmRequest] },
   cancelJob: { route: 'DELETE /jobs/:id', send: (id) => ({ params: { id } }), receive: (r) => [text(r.params.id)] },
+  retryJob: { route: 'POST /jobs/:id/retry', send: (id) => ({ params: { id } }), receive: (r) => [text(r.params.id)] },
+  rerunJob: { route: 'POST /jobs/:id/rerun', send: (id) => ({ params: { id } }), receive: (r) => [text(r.params.id)] },
+  clearFinishedJobs: { route: 'DELETE /jobs', ...none },
   setupState: {
     route: 'GET /setup',
     send: (mirrorUrl) => ({ query: mirrorUrl ? { mirrorUrl } : {} }),

@@ -10,6 +10,7 @@ export type ProblemKind =
   | 'not_found' // no such package, release, job or path (upstream included)
   | 'setup_refused' // setup cannot apply: hand edits, read-only files, broken links
   | 'confirmation_required' // a change of upstream identity that was not confirmed
+  | 'conflict' // not now: the thing is in a state that does not allow it (a job still running)
   | 'too_large' // a body over its bound
   | 'too_long' // a request target over its bound
   | 'validation_failed' // values refused, field by field
@@ -27,6 +28,7 @@ export const STATUS_OF: Record<ProblemKind, number> = {
   not_found: 404,
   setup_refused: 409,
   confirmation_required: 409,
+  conflict: 409,
   too_large: 413,
   too_long: 414,
   validation_failed: 422,

@@ -69,10 +69,13 @@ class Progress {
 function report(job: JobView): void {
   const t = job.totals;
   process.stdout.write(`\npre-warm ${job.state}: ${t.fetched} fetched, ${t.cached} already cached, ${t.failed} failed, ${formatBytes(t.bytes)}\n`);
-  for (const item of job.items.filter((i) => i.state === 'failed')) process.stdout.write(`  failed ${item.name} ${item.version}: ${item.error}\n`);
-  for (const problem of job.problems) process.stdout.write(`  problem ${problem.name}: ${problem.reason}\n`);
+  const detail = (text?: string) => (text ? `\n    ${text}` : '');
+  for (const item of job.items.filter((i) => i.state === 'failed'))
+    process.stdout.write(`  failed ${item.name} ${item.version}: ${item.error}${detail(item.detail)}\n`);
+  for (const problem of job.problems)
+    process.stdout.write(`  ${problem.warning ? 'warning' : 'problem'} ${problem.name}: ${problem.reason}${detail(problem.detail)}\n`);
   for (const skip of job.skipped) process.stdout.write(`  skipped ${skip.name}: ${skip.reason}\n`);
-  if (job.error) process.stdout.write(`  error: ${job.error}\n`);
+  if (job.error) process.stdout.write(`  error: ${job.error}${detail(job.detail)}\n`);
 }
 
 /**

@@ -118,6 +118,8 @@ function parseBoolean(value: unknown): boolean {
 function integer(min: number, max: number) {
   return (value: unknown): number => {
     const text = String(value).trim();
+    // "-1" is a whole number to a person: say what is wrong with it.
+    if (/^-\d+$/.test(text)) throw new Error(`must be ${min} or more, got ${text}`);
     if (!/^\d+$/.test(text)) throw new Error(`expected a whole number, got "${text}"`);
     const n = Number(text);
     if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`);
@@ -169,10 +171,12 @@ function parsePublicKeyFromEnv(value: unknown): string {
   return parsePublicKeyPem(pem);
 }
 
-function parseSizeCap(value: unknown): number | null {
+/** A size cap in bytes (or with K, M, G, T); empty, 0 or "none" is no cap (null). */
+export function parseSizeCap(value: unknown): number | null {
   if (value === null) return null;
   const text = String(value).trim().toUpperCase();
   if (text === '' || text === '0' || text === 'NONE') return null;
+  if (/^-/.test(text)) throw new Error('must be 0 or more; leave it empty for no cap');
   const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)I?B?$/.exec(text);
   if (!match) throw new Error(`expected a size in bytes (or with K, M, G, T), got "${String(value)}"`);
   const bytes = Math.round(Number(match[1]) * 1024 ** ' KMGT'.indexOf(match[2] || ' '));

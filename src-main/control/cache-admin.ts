@@ -11,6 +11,7 @@ import type { ProvenanceCheck } from '../mirror/provenance.js';
 import type { ObjectStorage } from '../store/object-storage.js';
 import { hashFile, type CacheEntry, type CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
+import { selectForCap, type CapCandidate } from '../store/size-cap.js';
 import type { Catalog } from './catalog.js';
 
 const MISSING = 'file is missing';
@@ -25,8 +26,14 @@ function recordsFirst([, a]: [string, CacheEntry], [, b]: [string, CacheEntry]):
   return Number(b.kind === 'registry') - Number(a.kind === 'registry');
 }
 
+/** Why an object left the cache: the user deleted it, or the size cap evicted it. */
+export type RemovalReason = 'user' | 'cap';
+
+export type RemovalListener = (key: string, entry: CacheEntry, reason: RemovalReason) => void;
+
 export class CacheAdmin {
   private evicting = false;
+  private readonly removalListeners = new Set<RemovalListener>();
 
   constructor(
     private readonly dataDir: string,
@@ -38,7 +45,13 @@ export class CacheAdmin {
     private readonly provenance?: ProvenanceCheck,
   ) {}
 
-  private async removeKeys(list: string[]): Promise<DeleteResponse> {
+  /** Told of each object deleted by the user or evicted by the size cap (not of quarantined ones). */
+  onRemoved(listener: RemovalListener): () => void {
+    this.removalListeners.add(listener);
+    return () => this.removalListeners.delete(listener);
+  }
+
+  private async removeKeys(list: string[], reason: RemovalReason = 'user'): Promise<DeleteResponse> {
     let freedBytes = 0;
     let removed = 0;
     for (const key of list) {
@@ -48,6 +61,7 @@ export class CacheAdmin {
       this.index.delete(key);
       freedBytes += entry.size;
       removed++;
+      for (const listener of this.removalListeners) listener(key, entry, reason);
     }
     if (removed) this.log.info({ event: 'cache_delete', removed, freedBytes }, 'removed from the cache');
     return { removed, freedBytes };
@@ -120,6 +134,30 @@ export class CacheAdmin {
     return relative(this.dataDir, target);
   }
 
+  /**
+   * What enforcing `capBytes` would evict now (selectForCap): tarballs and docs, or with shared
+   * storage the local copies. The eviction and its preview both ask this, so they agree.
+   */
+  capVictims(capBytes: number | null): CapCandidate[] {
+    const lastUsed = (key: string) => this.index.get(key)?.lastUsedAt ?? 0;
+    const inUse = (key: string) => this.store.inUse(key);
+    if (this.storage.localCopies) {
+      const copies = this.storage.localCopies();
+      const total = copies.reduce((sum, c) => sum + c.bytes, 0);
+      return selectForCap(
+        copies.map((c) => ({ ...c, lastUsed: lastUsed(c.key) })),
+        total,
+        capBytes,
+        inUse,
+      );
+    }
+    const candidates = this.index
+      .all()
+      .filter(([, e]) => e.kind === 'tarball' || e.kind === 'docs')
+      .map(([key, e]) => ({ key, bytes: e.size, lastUsed: e.lastUsedAt }));
+    return selectForCap(candidates, this.catalog.evictableBytes, capBytes, inUse);
+  }
+
   /** Evicts least recently used tarballs and docs until they fit under the cap; never one being served. */
   async enforceCap(capBytes: number | null): Promise<DeleteResponse> {
     // Shared storage: the cap bounds this instance's local copies; the bucket keeps everything.
@@ -134,19 +172,10 @@ export class CacheAdmin {
     if (capBytes === null || this.evicting || this.catalog.evictableBytes <= capBytes) return { removed: 0, freedBytes: 0 };
     this.evicting = true;
     try {
-      const candidates = this.index
-        .all()
-        .filter(([, e]) => e.kind === 'tarball' || e.kind === 'docs')
-        .sort(([, a], [, b]) => a.lastUsedAt - b.lastUsedAt);
-      const victims: string[] = [];
-      let excess = this.catalog.evictableBytes - capBytes;
-      for (const [key, entry] of candidates) {
-        if (excess <= 0) break;
-        if (this.store.inUse(key)) continue;
-        victims.push(key);
-        excess -= entry.size;
-      }
-      const result = await this.removeKeys(victims);
+      const victims = this.capVictims(capBytes).map((v) => v.key);
+      const result = await this.removeKeys(victims, 'cap');
+      const at = Date.now();
+      for (const key of victims) if (key.startsWith('tarballs/') && !this.index.get(key)) this.index.markEvicted(key, at);
       if (result.removed) this.log.info({ event: 'evicted', ...result, capBytes }, 'evicted least recently used objects to stay under the size cap');
       return result;
     } finally {

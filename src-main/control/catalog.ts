@@ -11,6 +11,7 @@ import type {
   DiskUsageResponse,
   ObjectKind,
   PackageDetailResponse,
+  ReleaseView,
 } from '../../src-shared/contract.js';
 import { QueryError } from '../core/validation-errors.js';
 import { newestFirst } from '../hex/versions.js';
@@ -19,6 +20,12 @@ import type { CacheEntry, CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
 
 const MAX_PAGE_SIZE = 500;
+
+/** A release whose tarball the size cap evicted (and that is not stored again): not a failure, it is fetched again when asked for. */
+function evicted(index: CacheIndex, key: string, stored: string[]): Pick<ReleaseView, 'evicted'> {
+  const at = stored.includes(key) ? undefined : index.evictedAt(key);
+  return at === undefined ? {} : { evicted: { at, reason: 'size cap' } };
+}
 const SORT_FIELDS: CacheSortField[] = ['name', 'size', 'releases', 'fetched', 'lastUsed', 'hits'];
 
 export class Catalog {
@@ -87,7 +94,16 @@ export class Catalog {
   }
 
   private summary(name: string): CachedPackageSummary {
-    const summary: CachedPackageSummary = { name, versions: [], docs: 0, size: 0, fetchedAt: 0, lastUsedAt: 0, hits: 0 };
+    const summary: CachedPackageSummary = {
+      name,
+      versions: [],
+      evicted: this.index.evictedCount(name),
+      docs: 0,
+      size: 0,
+      fetchedAt: 0,
+      lastUsedAt: 0,
+      hits: 0,
+    };
     for (const key of this.byPackage.get(name) ?? []) {
       const entry = this.index.get(key);
       if (!entry) continue;
@@ -181,6 +197,7 @@ export class Catalog {
               releases: [...record.releases]
                 .sort((a, b) => newestFirst(a.version, b.version))
                 .map((r) => ({
+                  ...evicted(this.index, keys.tarball(name, r.version), stored),
                   version: r.version,
                   ...(r.retired ? { retired: r.retired } : {}),
                   dependencies: r.dependencies.map((d) => ({ package: d.package, requirement: d.requirement, optional: d.optional, app: d.app })),
@@ -213,6 +230,8 @@ export class Catalog {
       byPackage: byPackage.slice(0, topPackages),
       freeBytes: fs.bavail * fs.bsize,
       volumeBytes: fs.blocks * fs.bsize,
+      // As `df` counts it: blocks reserved for root are neither free to us nor used by anyone.
+      volumeUsedBytes: (fs.blocks - fs.bfree) * fs.bsize,
       sizeCapBytes,
     };
   }

@@ -4,21 +4,29 @@
 // versions, request bodies, confirmation of a new upstream) holds whichever way a call comes.
 import type { JobView, LoginLink, PrewarmRequest, ServerEvent, SettingsPatch, SettingsResponse, StatusResponse } from '../../src-shared/contract.js';
 import type { Control } from '../../src-shared/control.js';
-import { applySettingsPatch, withSettings } from '../config/config.js';
+import { applySettingsPatch, parseSizeCap, withSettings } from '../config/config.js';
 import { upstreamChange, type LiveConfig } from '../config/live-config.js';
 import { isPackageName, isVersion } from '../hex/names.js';
 import { Problem } from '../core/problem.js';
+import type { ActivityLog } from './activity-log.js';
 import type { CacheAdmin } from './cache-admin.js';
+import { capPreview } from './cap-preview.js';
 import type { Catalog } from './catalog.js';
+import type { CountersStore } from './counters-store.js';
 import { ConfirmationRequired, ValidationError } from '../core/validation-errors.js';
 import type { EventBus } from './event-bus.js';
 import type { SetupCalls } from './setup-calls.js';
+import type { CacheIndex } from '../store/cache-index.js';
+import { messageOf } from '../../src-shared/problems.js';
 
 export interface JobControl {
   list(): JobView[];
   get(id: string): JobView | undefined;
   start(request: PrewarmRequest): Promise<JobView>;
   cancel(id: string): JobView | undefined;
+  retry(id: string): JobView | undefined;
+  rerun(id: string): Promise<JobView | undefined>;
+  clearFinished(): JobView[];
 }
 
 /** What only a listening server can do: it holds the sign-in sessions and knows its port. */
@@ -32,8 +40,11 @@ export interface ControlDeps {
   config: LiveConfig;
   catalog: Catalog;
   admin: CacheAdmin;
+  index: CacheIndex;
   jobs: JobControl;
   events: EventBus;
+  activity: Pick<ActivityLog, 'list'>;
+  counters: Pick<CountersStore, 'reset'>;
   status(): Promise<StatusResponse>;
   settings(): SettingsResponse;
   setup: SetupCalls;
@@ -53,6 +64,18 @@ function found<T>(value: T | undefined, what: string): T {
 
 function requireObject(body: unknown, message: string): void {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError({}, message);
+}
+
+/** A cap to preview, checked as saving it would be (parseSizeCap), so the preview is of a cap that can be saved. */
+function previewedCap(value: unknown): number | null {
+  if (value === null) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new ValidationError({ sizeCapBytes: 'must be a whole number of bytes, 0 or more; "none" (or 0) for no cap' });
+  try {
+    return parseSizeCap(value);
+  } catch (error) {
+    throw new ValidationError({ sizeCapBytes: messageOf(error) });
+  }
 }
 
 async function updateSettings(deps: ControlDeps, patch: SettingsPatch): Promise<SettingsResponse> {
@@ -111,6 +134,9 @@ export function createControl(deps: ControlDeps): Control {
     clearCache: () => deps.admin.deleteAll(),
     verify: () => deps.admin.verify(),
     disk: () => deps.catalog.disk(deps.config.current.sizeCapBytes),
+    capPreview: async (sizeCapBytes) => capPreview(deps.admin, deps.index, deps.catalog, previewedCap(sizeCapBytes)),
+    activity: async (limit) => deps.activity.list(limit),
+    resetCounters: () => deps.counters.reset(),
     settings: async () => deps.settings(),
     updateSettings: (patch) => updateSettings(deps, patch),
     jobs: async () => deps.jobs.list(),
@@ -120,6 +146,9 @@ export function createControl(deps: ControlDeps): Control {
       return deps.jobs.start(request);
     },
     cancelJob: async (id) => found(deps.jobs.cancel(id), 'no such job'),
+    retryJob: async (id) => found(deps.jobs.retry(id), 'no such job'),
+    rerunJob: async (id) => found(await deps.jobs.rerun(id), 'no such job'),
+    clearFinishedJobs: async () => deps.jobs.clearFinished(),
     ...deps.setup,
     events: (onEvent, signal, onState) => followEvents(deps, onEvent, signal, onState),
   };

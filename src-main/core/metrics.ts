@@ -1,6 +1,7 @@
 // Prometheus metrics for one engine. A registry per engine (not prom-client's global one)
 // so that several engines in one process, as in tests, do not collide.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { UsageCounters } from './usage-counters.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -10,6 +11,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const labelNames = ['kind'] as const;
   return {
     registry,
+    /** The dashboard's numbers (client traffic apart from pre-warm; kept across restarts). */
+    usage: new UsageCounters(),
     hits: new Counter({ name: 'hexhub_cache_hits_total', help: 'Requests served from the cache', labelNames, registers: [registry] }),
     misses: new Counter({ name: 'hexhub_cache_misses_total', help: 'Requests that had to go to the upstream', labelNames, registers: [registry] }),
     revalidations: new Counter({

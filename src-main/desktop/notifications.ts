@@ -15,10 +15,12 @@ export function jobNotification(job: JobView): NotificationContent | undefined {
   const { fetched, cached, failed, items } = job.totals;
   if (job.state === 'done') {
     const skipped = job.skipped.length ? `, ${job.skipped.length} skipped` : '';
-    return { title: 'Pre-warm finished', body: `${job.source}: ${fetched} fetched, ${cached} already cached${skipped}` };
+    // A done job's problems are warnings: they did not keep anything from being fetched.
+    const warnings = job.problems.length ? `, ${job.problems.length} warning${job.problems.length === 1 ? '' : 's'}` : '';
+    return { title: 'Pre-warm finished', body: `${job.source}: ${fetched} fetched, ${cached} already cached${skipped}${warnings}` };
   }
   if (job.state === 'failed') {
-    const reason = job.error ?? job.problems[0]?.reason ?? `${failed} of ${items} failed`;
+    const reason = job.error ?? job.problems.find((p) => !p.warning)?.reason ?? `${failed} of ${items} failed`;
     return { title: 'Pre-warm failed', body: `${job.source}: ${reason}` };
   }
   // Cancelled jobs were cancelled by the user, who knows already; running ones are not news.

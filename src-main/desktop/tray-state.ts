@@ -82,6 +82,8 @@ export function applyEvent(snapshot: TraySnapshot, event: ServerEvent): TraySnap
     case 'storage':
     case 'scrub':
     case 'upstream-identity':
+    case 'activity':
+    case 'counters':
       return snapshot;
   }
 }

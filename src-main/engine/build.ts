@@ -5,8 +5,10 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { LiveConfig } from '../config/live-config.js';
+import { ActivityLog } from '../control/activity-log.js';
 import { CacheAdmin } from '../control/cache-admin.js';
 import { Catalog } from '../control/catalog.js';
+import { CountersStore } from '../control/counters-store.js';
 import { EventBus } from '../control/event-bus.js';
 import { Scrubber } from '../control/scrubber.js';
 import { ArtifactCache } from '../mirror/artifact-cache.js';
@@ -14,6 +16,7 @@ import { provenanceCheck } from '../mirror/provenance.js';
 import { RegistryService } from '../mirror/registry-service.js';
 import { ReleaseArtifacts } from '../mirror/release-artifacts.js';
 import { RevalidatingCache } from '../mirror/revalidating-cache.js';
+import { JobHistory } from '../prewarm/job-history.js';
 import { JobManager } from '../prewarm/jobs.js';
 import { createLogger } from '../core/logger.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
@@ -23,7 +26,7 @@ import { CacheIndex } from '../store/cache-index.js';
 import { FsStorage, type ObjectStorage } from '../store/object-storage.js';
 import { S3Storage } from '../store/s3-storage.js';
 import { UpstreamClient } from '../upstream/upstream-client.js';
-import { jobEvents, transferEvents } from './events.js';
+import { jobEvents, recordRemovals, transferEvents } from './events.js';
 
 export interface BuildOptions {
   log?: Logger;
@@ -50,6 +53,10 @@ export interface Mirror {
   admin: CacheAdmin;
   scrubber: Scrubber;
   jobs: JobManager;
+  /** Finished downloads, removals and evictions, kept in the data dir. */
+  activity: ActivityLog;
+  /** The dashboard's counters (metrics.usage), kept in the data dir. */
+  counters: CountersStore;
   startedAt: number;
 }
 
@@ -81,7 +88,9 @@ export function buildMirror(config: LiveConfig, options: BuildOptions = {}): Mir
   // Every upstream request in flight listens for shutdown: dozens at once are normal, not a leak.
   setMaxListeners(0, shutdown.signal);
   const events = new EventBus();
-  const transfers = transferEvents(events);
+  const activity = new ActivityLog(initial.dataDir, log);
+  const counters = new CountersStore(initial.dataDir, metrics.usage, log, (values) => events.publish({ type: 'counters', counters: values }));
+  const transfers = transferEvents(events, activity);
   const store = new BlobStore(initial.dataDir);
   const index = new CacheIndex(initial.dataDir, log, undefined, (error) => store.health.failed(error));
   const storage: ObjectStorage = initial.storage.kind === 's3' ? new S3Storage(initial.storage, store, log) : new FsStorage(store);
@@ -109,7 +118,16 @@ export function buildMirror(config: LiveConfig, options: BuildOptions = {}): Mir
     log,
     metrics,
   });
-  const jobs = new JobManager({ registry, releases, config: getConfig, log, publish: jobEvents(events), onTransfer: transfers.watch, signal: shutdown.signal });
+  const jobs = new JobManager({
+    registry,
+    releases,
+    config: getConfig,
+    log,
+    publish: jobEvents(events),
+    onTransfer: transfers.watch,
+    signal: shutdown.signal,
+    history: new JobHistory(initial.dataDir, log),
+  });
   const mirror: Mirror = {
     config,
     log,
@@ -128,8 +146,11 @@ export function buildMirror(config: LiveConfig, options: BuildOptions = {}): Mir
     admin,
     scrubber,
     jobs,
+    activity,
+    counters,
     startedAt: Date.now(),
   };
+  recordRemovals(admin, activity);
   enforceSizeCap(mirror);
   return mirror;
 }

@@ -16,6 +16,9 @@ export async function openDataDir(mirror: Mirror, role: LockOwner['role']): Prom
     await mirror.storage.open();
     await mirror.index.load();
     mirror.catalog.rebuild();
+    await mirror.jobs.load();
+    await mirror.counters.load();
+    await mirror.activity.load();
     return { lock, token: await loadOrCreateToken(dataDir) };
   } catch (error) {
     await lock.release();

@@ -15,6 +15,8 @@ export function healthView(config: Config, upstream: UpstreamClient): UpstreamHe
     url: config.upstream.url,
     enabled: config.upstream.enabled,
     reachable: health.reachable ?? null,
+    // Offline, nothing is asked of it: for a client that is as good as unreachable.
+    state: config.upstream.enabled ? health.state : 'unreachable',
     ...(health.lastError ? { lastError: health.lastError } : {}),
     ...(health.lastErrorAt ? { lastErrorAt: health.lastErrorAt } : {}),
     ...(health.lastOkAt ? { lastOkAt: health.lastOkAt } : {}),
@@ -30,10 +32,6 @@ export function settingsView(config: Config, registry: RegistryService): Setting
   return { values: settingsOf(config), fixedByEnv: config.fixedByEnv, publicKeyFingerprint: registry.fingerprint };
 }
 
-async function total(counter: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
-  return (await counter.get()).values.reduce((sum, v) => sum + v.value, 0);
-}
-
 /** `url` is the mirror's URL (mirrorUrlOf), the one the dashboard offers to copy. */
 export async function statusView(mirror: Mirror, url: string): Promise<StatusResponse> {
   const { config, metrics, startedAt } = mirror;
@@ -46,15 +44,7 @@ export async function statusView(mirror: Mirror, url: string): Promise<StatusRes
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     offline: !config.current.upstream.enabled,
     upstream: healthView(config.current, mirror.upstream),
-    counters: {
-      hits: await total(metrics.hits),
-      misses: await total(metrics.misses),
-      staleServes: await total(metrics.staleServes),
-      bytesServed: await total(metrics.bytesServed),
-      upstreamBytes: await total(metrics.upstreamBytes),
-      upstreamErrors: await total(metrics.upstreamErrors),
-      verificationFailures: await total(metrics.verificationFailures),
-    },
+    counters: metrics.usage.view(),
     cache,
     busy: { transfers: mirror.artifacts.active, jobs: mirror.jobs.active },
     storage: await storageView(mirror.store, mirror.storage),

@@ -70,10 +70,17 @@ export class ArtifactCache {
     return false;
   }
 
-  /** Makes sure the artifact is stored, joining a transfer in flight; for pre-warm. */
+  /**
+   * Makes sure the artifact is stored, joining a transfer in flight; for pre-warm (and the
+   * scrub's re-fetch). Counted as a pre-warm download, never as a client's miss, so the hit
+   * ratio says how builds were served.
+   */
   async ensure(spec: ArtifactSpec): Promise<{ entry: CacheEntry; fetched: boolean }> {
-    if (!this.flights.get(spec.key)) this.deps.metrics.misses.inc({ kind: spec.kind });
-    const entry = await this.flights.run(spec.key, () => new Transfer(this.deps, spec).run());
+    if (!this.flights.get(spec.key)) {
+      this.deps.metrics.misses.inc({ kind: spec.kind });
+      this.deps.metrics.usage.add('prewarmFetches');
+    }
+    const entry = await this.flights.run(spec.key, () => new Transfer(this.deps, spec, undefined, undefined, 'prewarm').run());
     if (!entry) throw notKept(this.deps.store, spec.key);
     return { entry, fetched: true };
   }
@@ -96,6 +103,7 @@ export class ArtifactCache {
    */
   async fetch(spec: ArtifactSpec, sink: ResponseSink): Promise<CachedCopy | undefined> {
     this.deps.metrics.misses.inc({ kind: spec.kind });
+    this.deps.metrics.usage.add('misses');
     const label = describeRelease(spec);
     const running = this.flights.get(spec.key);
     if (running) {

@@ -168,6 +168,7 @@ export class ReleaseArtifacts {
     if (Date.now() - entry.validatedAt < this.config().docsTtlSeconds * 1000) return { key, entry, state: 'HIT' };
     const stale = (staleReason: string): CachedCopy => {
       this.metrics.staleServes.inc({ kind: 'docs' });
+      this.metrics.usage.add('staleServes');
       return { key, entry, state: 'STALE', staleReason };
     };
     if (!this.upstream.enabled) return stale('upstream disabled (offline mode)');

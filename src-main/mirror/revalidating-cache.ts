@@ -147,6 +147,7 @@ export class RevalidatingCache {
 
   private stale(spec: MutableSpec, entry: CacheEntry, reason: string): MutableResult {
     this.metrics.staleServes.inc({ kind: spec.kind });
+    this.metrics.usage.add('staleServes');
     this.log.warn({ event: 'stale_serve', key: spec.key, reason }, 'serving stored copy because the upstream failed');
     return { key: spec.key, entry, state: 'STALE', staleReason: reason };
   }
@@ -193,6 +194,7 @@ export class RevalidatingCache {
     } catch (error) {
       const reason = messageOf(error);
       this.metrics.verificationFailures.inc({ kind: spec.kind, reason: (error as { code?: string }).code ?? 'invalid' });
+      this.metrics.usage.add('verificationFailures');
       logFetch('rejected', { error: reason });
       throw new Problem('upstream_failed', `refused upstream ${spec.key}: ${reason}`);
     }

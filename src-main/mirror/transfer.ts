@@ -38,11 +38,25 @@ import type { ReleaseChecksums } from './registry-service.js';
 import type { ResponseHead, ResponseSink } from './response-sink.js';
 import { isMissingStatus } from './revalidating-cache.js';
 
-/** Told about every transfer, for the event stream and pre-warm progress. */
+/**
+ * Who a download is for: a client request (docs revalidations too: a client asked), or the
+ * mirror's own fetching ahead of need (pre-warm jobs, the scrub's re-fetch of a damaged copy),
+ * which the dashboard counts apart from client traffic.
+ */
+export type TransferSource = 'client' | 'prewarm';
+
+/** How a transfer ended, beyond its outcome: for the activity log. */
+export interface TransferEnd {
+  source: TransferSource;
+  /** Why it failed or was not kept. */
+  problem?: Problem;
+}
+
+/** Told about every transfer, for the event stream, the activity log and pre-warm progress. */
 export interface TransferListener {
   started(transfer: TransferView): void;
   progress(transfer: TransferView): void;
-  ended(transfer: TransferView, outcome: TransferOutcome, error?: string): void;
+  ended(transfer: TransferView, outcome: TransferOutcome, error: string | undefined, end: TransferEnd): void;
 }
 
 export interface TransferDeps {
@@ -86,6 +100,7 @@ export class Transfer {
     private readonly spec: ArtifactSpec,
     private readonly sink?: ResponseSink,
     private readonly current?: CacheEntry,
+    private readonly source: TransferSource = 'client',
   ) {
     this.view = { id: randomUUID(), key: spec.key, kind: spec.kind, bytes: 0, startedAt: Date.now() };
   }
@@ -235,6 +250,7 @@ export class Transfer {
     const { spec, deps } = this;
     this.received += chunk.length;
     deps.metrics.upstreamBytes.inc({ kind: spec.kind }, chunk.length);
+    deps.metrics.usage.add('upstreamBytes', chunk.length);
     const limit = this.total ?? spec.maxBytes;
     if (this.received > limit) throw new Problem('upstream_failed', `upstream sent more than ${limit} bytes for ${spec.key}`);
     this.view.bytes = this.received;
@@ -288,10 +304,21 @@ export class Transfer {
 
   /** After a failed attempt: rethrows what is final (a refusal, a slow body, the last attempt, shutdown), else waits to resume. */
   private async beforeRetry(error: unknown, attempt: number, attempts: number, delayMs: number): Promise<void> {
+    const { usage } = this.deps.metrics;
+    const failure = asUpstreamError(error);
     // A slow body is not a broken one: resuming would only restart the clock for every waiter.
-    if (asUpstreamError(error) instanceof SlowBodyError) throw asUpstreamError(error);
-    if (error instanceof Problem || attempt >= attempts || this.deps.signal.aborted) throw error;
+    // (Its attempt was counted where it was cut off.)
+    if (failure instanceof SlowBodyError) {
+      usage.requestFailed(failure);
+      throw failure;
+    }
+    if (error instanceof Problem || this.deps.signal.aborted || failure.reason === 'aborted') throw error;
     this.deps.metrics.upstreamErrors.inc({ kind: this.spec.kind, reason: 'body' });
+    usage.add('upstreamFailedAttempts');
+    if (attempt >= attempts) {
+      usage.requestFailed(failure);
+      throw error;
+    }
     this.deps.log.info(
       { event: 'upstream_resume', key: this.spec.key, received: this.received, total: this.total, error: messageOf(error) },
       'upstream body failed; resuming',
@@ -307,6 +334,7 @@ export class Transfer {
     } catch (error) {
       const bomb = error instanceof GzipBombError;
       this.deps.metrics.verificationFailures.inc({ kind: this.spec.kind, reason: bomb ? 'gzip_bomb' : 'bad_gzip' });
+      this.deps.metrics.usage.add('verificationFailures');
       throw new Problem('upstream_failed', `refused upstream ${this.spec.key}: ${bomb ? error.message : `not a valid gzip file (${messageOf(error)})`}`);
     }
   }
@@ -319,6 +347,7 @@ export class Transfer {
     // The release may have been replaced upstream (the edit window): refresh the record once.
     if (spec.refreshChecksums && (await this.matches(await spec.refreshChecksums().catch(() => undefined), sha256))) return;
     this.deps.metrics.verificationFailures.inc({ kind: spec.kind, reason: 'checksum' });
+    this.deps.metrics.usage.add('verificationFailures');
     throw new Problem(
       'upstream_failed',
       `refused upstream ${spec.key}: SHA-256 ${sha256} does not match the registry checksum ${spec.checksums?.outer ?? spec.checksums?.inner ?? '(none)'}`,
@@ -376,12 +405,15 @@ export class Transfer {
     };
     deps.index.put(spec.key, entry);
     if (this.current) deps.metrics.revalidations.inc({ kind: spec.kind, result: 'changed' });
-    if (this.endLive()) deps.metrics.bytesServed.inc({ kind: spec.kind }, this.received);
+    if (this.endLive()) {
+      deps.metrics.bytesServed.inc({ kind: spec.kind }, this.received);
+      deps.metrics.usage.add('bytesServed', this.received);
+    }
     deps.log.info(
       { event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'stored', bytes: this.received, ms: this.elapsedMs() },
       'upstream stored',
     );
-    if (this.announced) deps.listener?.ended(this.view, 'stored');
+    if (this.announced) deps.listener?.ended(this.view, 'stored', undefined, { source: this.source });
     return entry;
   }
 
@@ -389,11 +421,15 @@ export class Transfer {
     const { spec, deps } = this;
     this.endLive();
     deps.metrics.bytesServed.inc({ kind: spec.kind }, this.received);
+    deps.metrics.usage.add('bytesServed', this.received);
     deps.log.warn(
       { event: 'upstream_fetch', kind: spec.kind, key: spec.key, outcome: 'passed_through', bytes: this.received, ms: this.elapsedMs() },
       'upstream passed through, not stored',
     );
-    if (this.announced) deps.listener?.ended(this.view, 'passed', 'not kept: the cache disk is full or not writable');
+    if (this.announced) {
+      const why = 'not kept: the cache disk is full or not writable';
+      deps.listener?.ended(this.view, 'passed', why, { source: this.source, problem: new Problem('not_stored', why) });
+    }
     return undefined;
   }
 
@@ -409,7 +445,7 @@ export class Transfer {
       'upstream fetch failed',
     );
     this.sink?.abort(outcome);
-    if (this.announced) deps.listener?.ended(this.view, 'failed', outcome.message);
+    if (this.announced) deps.listener?.ended(this.view, 'failed', outcome.message, { source: this.source, problem: outcome });
     return outcome;
   }
 

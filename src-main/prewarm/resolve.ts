@@ -61,6 +61,8 @@ export interface ResolveProblem {
   name: string;
   kind: ProblemKind;
   reason: string;
+  /** fetch-failed: what the registry lookup threw, so callers can say why in their own words. */
+  cause?: unknown;
 }
 
 export interface ResolveResult {
@@ -138,7 +140,7 @@ class Resolver {
   private readonly maxReselections: number;
   private readonly problems: ResolveProblem[] = [];
   private readonly records = new Map<string, PackageRecord | null>(); // null: unknown or failed
-  private readonly fetchErrors = new Map<string, string>();
+  private readonly fetchErrors = new Map<string, unknown>();
   private readonly candidates = new Map<string, Candidate[]>(); // valid releases, highest first
   private readonly constraints = new Map<string, Constraint[]>();
   private readonly children = new Map<string, Set<string>>(); // parent → packages it constrains
@@ -200,7 +202,7 @@ class Resolver {
     try {
       record = await this.limit(() => this.getPackage(name));
     } catch (error) {
-      this.fetchErrors.set(name, error instanceof Error ? error.message : String(error));
+      this.fetchErrors.set(name, error);
       this.records.set(name, null);
       return;
     }
@@ -341,11 +343,15 @@ class Resolver {
   private reportPackage(name: string, cs: Constraint[]): ResolvedRelease | undefined {
     const record = this.records.get(name);
     if (!record) {
-      const error = this.fetchErrors.get(name);
       const by = [...new Set(cs.map((c) => c.source))].join(', ');
       this.problems.push(
-        error !== undefined
-          ? { name, kind: 'fetch-failed', reason: `registry record could not be fetched: ${error} (required by ${by})` }
+        this.fetchErrors.has(name)
+          ? {
+              name,
+              kind: 'fetch-failed',
+              reason: `registry record could not be fetched: ${messageOf(this.fetchErrors.get(name))} (required by ${by})`,
+              cause: this.fetchErrors.get(name),
+            }
           : { name, kind: 'unknown-package', reason: `no such package in the registry (required by ${by})` },
       );
       return undefined;

@@ -174,4 +174,5 @@ export async function passThrough(req: IncomingMessage, res: ServerResponse, dep
     res.destroy();
   }
   deps.metrics.bytesServed.inc({ kind: 'api' }, counted.bytes);
+  deps.metrics.usage.add('bytesServed', counted.bytes);
 }

@@ -151,9 +151,19 @@ export class ApiSearch {
       'content-length': answer.body.length,
     });
     res.end(body);
-    if (state === 'HIT') this.deps.metrics.hits.inc({ kind: 'api' });
-    else if (state === 'MISS') this.deps.metrics.misses.inc({ kind: 'api' });
-    this.deps.metrics.bytesServed.inc({ kind: 'api' }, body?.length ?? 0);
+    const { metrics } = this.deps;
+    const bytes = body?.length ?? 0;
+    metrics.bytesServed.inc({ kind: 'api' }, bytes);
+    if (state === 'HIT') {
+      metrics.hits.inc({ kind: 'api' });
+      metrics.usage.hit(bytes);
+      return;
+    }
+    if (state === 'MISS') {
+      metrics.misses.inc({ kind: 'api' });
+      metrics.usage.add('misses');
+    }
+    metrics.usage.add('bytesServed', bytes);
   }
 
   private async answerLocally(req: IncomingMessage, res: ServerResponse, variant: ApiVariant, params: URLSearchParams, reason: string): Promise<void> {

@@ -71,9 +71,17 @@ function answerFor(copy: CachedCopy, how: Serving): StoredResponse {
 
 function count({ index, metrics }: ServeDeps, copy: CachedCopy, kind: string, bytes: number): void {
   if (!copy.unstored) index.touch(copy.entry);
-  if (copy.state !== 'MISS') metrics.hits.inc({ kind });
-  else if (!copy.missCounted) metrics.misses.inc({ kind });
   metrics.bytesServed.inc({ kind }, bytes);
+  if (copy.state !== 'MISS') {
+    metrics.hits.inc({ kind });
+    metrics.usage.hit(bytes);
+    return;
+  }
+  if (!copy.missCounted) {
+    metrics.misses.inc({ kind });
+    metrics.usage.add('misses');
+  }
+  metrics.usage.add('bytesServed', bytes);
 }
 
 async function dropDamaged({ store, index, metrics, log }: ServeDeps, key: string, kind: string): Promise<void> {

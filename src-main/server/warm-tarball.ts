@@ -24,6 +24,7 @@ export function warmTarballs(deps: { releases: ReleaseArtifacts; store: BlobStor
     deps.index.touch(warm.entry);
     deps.metrics.hits.inc({ kind: 'tarball' });
     deps.metrics.bytesServed.inc({ kind: 'tarball' }, sent.bytes);
+    deps.metrics.usage.hit(sent.bytes);
     return true;
   };
 }

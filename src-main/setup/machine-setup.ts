@@ -91,12 +91,15 @@ function rebar3Config(ctx: SetupContext): string {
   return join(ctx.env.XDG_CONFIG_HOME ?? join(ctx.home ?? homedir(), '.config'), 'rebar3', 'rebar.config');
 }
 
+const HEX_CONFIG_WHY = 'Hex (mix) mirror_url and api_url';
+
 /** What mix, rebar3 and the shell use now, and whether that is this mirror. */
 export async function inspectSetup(given: SetupContext): Promise<SetupState> {
   const ctx = { ...given, env: cleanEnv(given.env) };
   const home = ctx.home ?? homedir();
   const hexConfig = hexConfigPath(ctx.env, home);
-  const hexText = (await readForState(hexConfig)) ?? '';
+  const hexRead = await readForState(hexConfig);
+  const hexText = hexRead ?? '';
   const configured = readEntry(hexText, 'mirror_url');
   const configuredApi = readEntry(hexText, 'api_url');
   const envMirror = ctx.env.HEX_MIRROR_URL ?? ctx.env.HEX_MIRROR;
@@ -121,7 +124,8 @@ export async function inspectSetup(given: SetupContext): Promise<SetupState> {
   const rebar3 = ctx.env.HEX_CDN
     ? { url: ctx.env.HEX_CDN, source: 'environment (HEX_CDN)' }
     : { url: 'https://repo.hex.pm', source: ignored.length ? `default: rebar3 3.19 reads only HEX_CDN, not ${ignored.join(' or ')}` : 'default' };
-  const files = [];
+  // hex.config first: setup changes it as it changes the startup files, so it is listed with them.
+  const files: SetupState['files'] = [{ path: hexConfig, why: HEX_CONFIG_WHY, exists: hexRead !== null, ...(configured ? { mirrorUrl: configured } : {}) }];
   for (const target of profileTargets(ctx.env, shells(ctx), existsSync, home)) {
     const text = await readForState(target.path);
     const url = text === null ? undefined : blockUrl(text);
@@ -247,7 +251,7 @@ async function planChanges(given: SetupContext): Promise<PlannedChange[]> {
       problems.push(error instanceof ProfileError || error instanceof LinkProblem ? error.message : `${path}: ${messageOf(error)}`);
     }
   };
-  await consider(hexConfigPath(ctx.env, home), 'Hex (mix) mirror_url and api_url', 'mirror_url and api_url entries', (text) =>
+  await consider(hexConfigPath(ctx.env, home), HEX_CONFIG_WHY, 'mirror_url and api_url entries', (text) =>
     withMirror(text, ctx.mirrorUrl, apiUrlOf(ctx.mirrorUrl)),
   );
   for (const target of profileTargets(ctx.env, shells(ctx), existsSync, home)) {

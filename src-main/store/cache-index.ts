@@ -43,7 +43,12 @@ export interface CacheEntry {
 interface IndexData {
   schema: 1;
   entries: Record<string, CacheEntry>;
+  /** Keys the size cap evicted, with when, oldest first; forgotten when stored again (see markEvicted). */
+  evicted?: Record<string, number>;
 }
+
+/** Evictions remembered: enough for any package list a person reads, bounded so the index stays small. */
+const MAX_EVICTED_MARKS = 5000;
 
 export type IndexChange = { type: 'stored' | 'removed'; key: string; entry?: CacheEntry; previous?: CacheEntry };
 
@@ -73,6 +78,7 @@ export class CacheIndex {
       this.db.data = { schema: 1, entries: {} };
     }
     if (!this.db.data || typeof this.db.data.entries !== 'object') this.db.data = { schema: 1, entries: {} };
+    if (this.db.data.evicted !== undefined && (typeof this.db.data.evicted !== 'object' || this.db.data.evicted === null)) delete this.db.data.evicted;
   }
 
   private get entries(): Record<string, CacheEntry> {
@@ -99,6 +105,7 @@ export class CacheIndex {
   put(key: string, entry: CacheEntry): void {
     const previous = this.get(key);
     this.entries[key] = entry;
+    if (this.db.data.evicted && Object.hasOwn(this.db.data.evicted, key)) delete this.db.data.evicted[key];
     this.scheduleFlush(this.flushDelayMs);
     for (const listener of this.listeners) listener({ type: 'stored', key, entry, ...(previous ? { previous } : {}) });
   }
@@ -120,6 +127,34 @@ export class CacheIndex {
     entry.hits += 1;
     entry.lastUsedAt = Date.now();
     this.scheduleFlush(this.flushDelayMs * 30);
+  }
+
+  /**
+   * Remembers that the size cap evicted `key`, so its release reads "evicted" rather than
+   * "never fetched" or a failure. Call after deleting it; storing it again forgets the mark.
+   */
+  markEvicted(key: string, at = Date.now()): void {
+    const marks = (this.db.data.evicted ??= {});
+    // Re-inserted, so the oldest marks come first and are the ones dropped over the bound.
+    delete marks[key];
+    marks[key] = at;
+    const all = Object.keys(marks);
+    for (const old of all.slice(0, Math.max(0, all.length - MAX_EVICTED_MARKS))) delete marks[old];
+    this.scheduleFlush(this.flushDelayMs);
+  }
+
+  /** When the size cap evicted `key`, if it did and it was not stored since. */
+  evictedAt(key: string): number | undefined {
+    const marks = this.db.data.evicted;
+    return marks && Object.hasOwn(marks, key) ? marks[key] : undefined;
+  }
+
+  /** How many of `name`'s tarballs the size cap evicted and nothing stored again (Hex names have no '-', so the prefix is the package's own). */
+  evictedCount(name: string): number {
+    const prefix = `tarballs/${name}-`;
+    let count = 0;
+    for (const key of Object.keys(this.db.data.evicted ?? {})) if (key.startsWith(prefix)) count++;
+    return count;
   }
 
   /** Records what a stored copy was (re-)verified under, without it counting as a change of the object. */

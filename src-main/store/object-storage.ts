@@ -42,6 +42,8 @@ export interface ObjectStorage {
    * `capBytes` (the bucket keeps them); never one being read.
    */
   trimLocal?(capBytes: number, lastUsed: (key: string) => number, inUse: (key: string) => boolean): Promise<{ removed: number; freedBytes: number }>;
+  /** Shared storage only: the local copies trimLocal chooses from, with their sizes. */
+  localCopies?(): { key: string; bytes: number }[];
   close?(): Promise<void>;
 }
 

@@ -23,6 +23,7 @@ import { drained, type BlobStore } from './blob-store.js';
 import type { CacheIndex } from './cache-index.js';
 import { describeKey, isValidKey } from './keys.js';
 import { StorageError, type ObjectStorage, type StoredMeta } from './object-storage.js';
+import { selectForCap } from './size-cap.js';
 
 type S3Config = Extract<StorageConfig, { kind: 's3' }>;
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -307,16 +308,27 @@ export class S3Storage implements ObjectStorage {
     return { dropped, adopted };
   }
 
+  localCopies(): { key: string; bytes: number }[] {
+    return [...this.local].map(([key, bytes]) => ({ key, bytes }));
+  }
+
   async trimLocal(capBytes: number, lastUsed: (key: string) => number, inUse: (key: string) => boolean): Promise<{ removed: number; freedBytes: number }> {
-    let total = 0;
-    for (const size of this.local.values()) total += size;
-    if (total <= capBytes || this.trimming) return { removed: 0, freedBytes: 0 };
+    if (this.trimming) return { removed: 0, freedBytes: 0 };
+    const copies = this.localCopies();
+    const total = copies.reduce((sum, c) => sum + c.bytes, 0);
+    const victims = selectForCap(
+      copies.map((c) => ({ ...c, lastUsed: lastUsed(c.key) })),
+      total,
+      capBytes,
+      inUse,
+    );
+    if (victims.length === 0) return { removed: 0, freedBytes: 0 };
     this.trimming = true;
     try {
       let removed = 0;
       let freedBytes = 0;
-      for (const key of [...this.local.keys()].sort((a, b) => lastUsed(a) - lastUsed(b))) {
-        if (total - freedBytes <= capBytes) break;
+      for (const { key } of victims) {
+        // Being read since it was chosen: keep it; the next trim takes another.
         if (inUse(key)) continue;
         await this.blobs.remove(key);
         freedBytes += this.local.get(key) ?? 0;

@@ -64,8 +64,15 @@ export class SlowBodyError extends UpstreamError {
   }
 }
 
+export type UpstreamState = 'unknown' | 'reachable' | 'degraded' | 'unreachable';
+
 export interface UpstreamHealth {
   reachable: boolean | undefined;
+  /**
+   * degraded: an attempt failed and requests are being retried, or some end in 5xx but not
+   * yet enough in a row to call it unreachable. Shown at once, since clients are waiting.
+   */
+  state: UpstreamState;
   lastError?: string;
   lastErrorAt?: number;
   lastOkAt?: number;
@@ -130,7 +137,7 @@ interface Attempt extends UpstreamResponse {
 }
 
 export class UpstreamClient {
-  readonly health: UpstreamHealth = { reachable: undefined };
+  readonly health: UpstreamHealth = { reachable: undefined, state: 'unknown' };
   private failuresInARow = 0;
   private readonly listeners = new Set<(health: UpstreamHealth) => void>();
   private readonly agents = { http: new HttpAgent(AGENT_OPTIONS), https: new HttpsAgent(AGENT_OPTIONS) };
@@ -210,9 +217,12 @@ export class UpstreamClient {
     if (!ok && answered && was !== false && this.failuresInARow < UNREACHABLE_AFTER) {
       this.health.lastError = detail;
       this.health.lastErrorAt = Date.now();
+      this.setState('degraded');
       return;
     }
     this.health.reachable = ok;
+    const stateChanged = this.health.state !== (ok ? 'reachable' : 'unreachable');
+    this.health.state = ok ? 'reachable' : 'unreachable';
     if (ok) {
       this.health.lastOkAt = Date.now();
       if (latencyMs !== undefined) this.health.latencyMs = latencyMs;
@@ -223,8 +233,27 @@ export class UpstreamClient {
     if (was !== ok) {
       if (ok) this.log.info({ event: 'upstream_health', reachable: true }, 'upstream reachable');
       else this.log.warn({ event: 'upstream_health', reachable: false, error: detail }, 'upstream unreachable');
-      for (const listener of this.listeners) listener(this.health);
     }
+    if (was !== ok || stateChanged) this.notifyHealth();
+  }
+
+  /** An attempt failed and is being retried: clients are waiting, so health says so now, not after the retries. */
+  private retrying(detail: string): void {
+    this.health.lastError = detail;
+    this.health.lastErrorAt = Date.now();
+    // Known unreachable stays so until something gets through.
+    if (this.health.state !== 'unreachable') this.setState('degraded');
+  }
+
+  private setState(state: UpstreamState): void {
+    if (this.health.state === state) return;
+    this.health.state = state;
+    if (state === 'degraded') this.log.warn({ event: 'upstream_health', state, error: this.health.lastError }, 'upstream degraded; retrying');
+    this.notifyHealth();
+  }
+
+  private notifyHealth(): void {
+    for (const listener of this.listeners) listener(this.health);
   }
 
   /** One attempt: resolves once response headers arrive. */
@@ -318,6 +347,7 @@ export class UpstreamClient {
         clearInterval(timer);
         const error = new SlowBodyError(bytes, ms, floor);
         this.metrics.upstreamErrors.inc({ kind, reason: 'too_slow' });
+        this.metrics.usage.add('upstreamFailedAttempts');
         this.log.warn({ event: 'upstream_too_slow', kind, url, bytes, ms: Math.round(ms), minBytesPerSecond: floor }, error.message);
         body.destroy(error);
       },
@@ -375,15 +405,18 @@ export class UpstreamClient {
         if (failure.reason === 'timeout' || (failure.code !== undefined && NOT_REACHED.has(failure.code))) this.recordHealth(false, failure.message);
       }
       this.metrics.upstreamErrors.inc({ kind: options.kind, reason: failure.reason });
+      this.metrics.usage.add('upstreamFailedAttempts');
       const elapsed = Math.round(performance.now() - started);
       if (attempt >= retryAttempts || (waitMs !== undefined && waitMs > timeoutMs)) {
         this.log.warn(
           { event: 'upstream_fetch', url, kind: options.kind, outcome: 'failed', attempts: attempt + 1, error: failure.message, ms: elapsed },
           'upstream request failed',
         );
+        this.metrics.usage.requestFailed(failure);
         this.recordHealth(false, failure.message, undefined, failure.reason === 'status');
         throw failure;
       }
+      this.retrying(failure.message);
       const delay = waitMs ?? backoffDelay(attempt + 1, retryDelayMs);
       this.log.info(
         { event: 'upstream_retry', url, kind: options.kind, attempt: attempt + 1, error: failure.message, delayMs: delay },
@@ -401,9 +434,15 @@ export class UpstreamClient {
         return { status: response.status, headers: response.headers, body: await this.readBody(response, options) };
       } catch (error) {
         const failure = asUpstreamError(error);
-        if (failure.reason === 'too_large' || failure.reason === 'aborted' || failure instanceof SlowBodyError || attempt >= this.config.retryAttempts)
+        if (failure.reason === 'aborted') throw failure;
+        // A slow body's attempt was counted where it was cut off.
+        if (!(failure instanceof SlowBodyError)) this.metrics.usage.add('upstreamFailedAttempts');
+        if (failure.reason === 'too_large' || failure instanceof SlowBodyError || attempt >= this.config.retryAttempts) {
+          this.metrics.usage.requestFailed(failure);
           throw failure;
+        }
         this.metrics.upstreamErrors.inc({ kind: options.kind, reason: failure.reason });
+        this.retrying(failure.message);
         this.log.info({ event: 'upstream_retry', url, kind: options.kind, attempt: attempt + 1, error: failure.message }, 'retrying upstream body');
         await sleep(backoffDelay(attempt + 1, this.config.retryDelayMs), options.signal);
       }
@@ -427,6 +466,7 @@ export class UpstreamClient {
       chunks.push(chunk);
     }
     this.metrics.upstreamBytes.inc({ kind: options.kind }, size);
+    this.metrics.usage.add('upstreamBytes', size);
     if (Number.isFinite(declared) && size !== declared) {
       throw new UpstreamError('network', `upstream body truncated: ${size} of ${declared} bytes`);
     }
@@ -476,6 +516,10 @@ export class UpstreamClient {
       });
     }).catch((failure: UpstreamError) => {
       this.metrics.upstreamErrors.inc({ kind: options.kind, reason: failure.reason });
+      if (failure.reason !== 'aborted') {
+        this.metrics.usage.add('upstreamFailedAttempts');
+        this.metrics.usage.requestFailed(failure);
+      }
       throw failure;
     });
     this.metrics.upstreamLatency.observe({ kind: options.kind }, (performance.now() - started) / 1000);

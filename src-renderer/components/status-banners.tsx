@@ -1,9 +1,12 @@
 // The banners above every view: whatever keeps the mirror from working as usual, each with
 // its way out.
 import type { StatusResponse } from '../../src-shared/contract';
+import { failureInWords } from '../../src-shared/failure-words';
 import { formatAgo, formatBytes } from '../lib/format';
 import { useLive } from '../lib/live';
-import { useSaveSettings } from '../lib/mutations';
+import { useMirrorState } from '../lib/mirror-state';
+import { useOfflineSwitch } from '../lib/mutations';
+import { upstreamState } from '../lib/upstream-state';
 import { errorMessage, useSettings, useStatus } from '../lib/queries';
 import { href } from '../lib/route';
 import { Banner } from './banner';
@@ -12,18 +15,22 @@ export function StatusBanners() {
   const status = useStatus();
   const settings = useSettings();
   const { connection } = useLive();
-  const offlineSwitch = useSaveSettings();
+  const mirror = useMirrorState();
+  const offlineSwitch = useOfflineSwitch();
   // Offline mode fixed by UPSTREAM_ENABLED cannot be switched from here.
   const setOffline = settings.data?.fixedByEnv.upstreamEnabled
     ? undefined
-    : { busy: offlineSwitch.isPending, to: (offline: boolean) => offlineSwitch.mutate({ upstreamEnabled: !offline }) };
+    : { busy: offlineSwitch.isPending, to: (offline: boolean) => offlineSwitch.mutate(offline) };
   const { upstream, storage } = status.data ?? {};
   const banners = [
     connection === 'refused' && <SignInRefused key="refused" />,
-    status.isError && !status.data && <MirrorNotAnswering key="down" error={status.error} onRetry={() => void status.refetch()} />,
-    upstream?.enabled && upstream.reachable === false && <UpstreamUnreachable key="upstream" upstream={upstream} setOffline={setOffline} />,
+    connection !== 'refused' && mirror === 'down' && <MirrorNotAnswering key="down" error={status.error} onRetry={() => void status.refetch()} />,
+    // While the mirror is down, what it last said about its upstream is old news.
+    mirror !== 'down' && upstream?.enabled && upstreamState(upstream) === 'unreachable' && (
+      <UpstreamUnreachable key="upstream" upstream={upstream} setOffline={setOffline} />
+    ),
     storage && !storage.writable && <StorageFull key="storage" storage={storage} />,
-    status.data?.offline && <OfflineMode key="offline" setOffline={setOffline} />,
+    mirror !== 'down' && status.data?.offline && <OfflineMode key="offline" setOffline={setOffline} />,
     offlineSwitch.isError && (
       <Banner key="offline-error" tone="danger" actions={[{ label: 'Dismiss', onClick: () => offlineSwitch.reset() }]}>
         Could not change offline mode: {errorMessage(offlineSwitch.error)}
@@ -46,8 +53,9 @@ function SignInRefused() {
 
 function MirrorNotAnswering({ error, onRetry }: { error: unknown; onRetry: () => void }) {
   return (
-    <Banner tone="danger" actions={[{ label: 'Retry', onClick: onRetry }]}>
-      <strong>The mirror is not answering.</strong> {errorMessage(error)}
+    <Banner tone="danger" testId="mirror-banner" actions={[{ label: 'Retry', onClick: onRetry }]}>
+      <strong>The mirror is not answering.</strong> {error ? errorMessage(error) : 'The connection to it was lost: it may have stopped or be restarting.'} What
+      is shown here may be out of date; the dashboard reconnects by itself.
     </Banner>
   );
 }
@@ -57,7 +65,11 @@ function UpstreamUnreachable({ upstream, setOffline }: { upstream: StatusRespons
     <Banner
       tone="danger"
       testId="upstream-banner"
-      detail={upstream.lastError ? `Last error${upstream.lastErrorAt ? ` (${formatAgo(upstream.lastErrorAt)})` : ''}: ${upstream.lastError}` : undefined}
+      detail={
+        upstream.lastError
+          ? `Last error${upstream.lastErrorAt ? ` (${formatAgo(upstream.lastErrorAt)})` : ''}: ${failureInWords(upstream.lastError).error} (${upstream.lastError})`
+          : undefined
+      }
       actions={[
         setOffline && { label: 'Work offline', onClick: () => setOffline.to(true), disabled: setOffline.busy },
         { label: 'Upstream settings', href: href('settings') },

@@ -7,8 +7,9 @@ import { ApiError } from '../../src-shared/api-client';
 import type { JobView, ServerEvent, SettingsResponse, StatusResponse, TransferOutcome, TransferView } from '../../src-shared/contract';
 import { parseKey } from '../../src-shared/keys';
 import { api } from '../api';
-import { formatBytes, keyLabel } from './format';
-import { cacheQueries, keys, storeJob } from './queries';
+import { keyLabel } from './format';
+import { jobLabel, jobOutcome, type JobTone } from './job-words';
+import { cacheQueries, keys, storeActivity, storeJob } from './queries';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'refused';
 
@@ -23,6 +24,8 @@ export interface FinishedTransfer {
   bytes: number;
   outcome: TransferOutcome;
   error?: string;
+  /** The engine's own message behind `error`, for a tooltip. */
+  detail?: string;
   at: number;
 }
 
@@ -34,6 +37,8 @@ export interface ActivityItem {
   tone: Tone;
   text: string;
   detail?: string;
+  /** The internal detail, on hover. */
+  title?: string;
 }
 
 export interface LiveSnapshot {
@@ -74,10 +79,12 @@ class LiveStore {
     this.emit({ transfers: [...this.transfers.values()] });
   }
 
-  transferEnd(id: string, key: string, outcome: TransferOutcome, error?: string) {
+  transferEnd(id: string, key: string, outcome: TransferOutcome, bytes: number | undefined, error?: string, detail?: string) {
     const last = this.transfers.get(id);
     this.transfers.delete(id);
-    const done: FinishedTransfer = { id, key, bytes: last?.totalBytes ?? last?.bytes ?? 0, outcome, ...(error ? { error } : {}), at: Date.now() };
+    // The event's own count is the truth; the last progress event may be a chunk behind.
+    const moved = bytes ?? last?.totalBytes ?? last?.bytes ?? 0;
+    const done: FinishedTransfer = { id, key, bytes: moved, outcome, ...(error ? { error } : {}), ...(detail ? { detail } : {}), at: Date.now() };
     this.emit({ transfers: [...this.transfers.values()], finished: [done, ...this.snapshot.finished].slice(0, MAX_FINISHED) });
   }
 
@@ -114,17 +121,7 @@ function invalidator(client: QueryClient, delayMs = 400) {
   };
 }
 
-const JOB_STATE_TEXT: Record<JobView['state'], string> = {
-  resolving: 'resolving',
-  running: 'running',
-  done: 'finished',
-  failed: 'failed',
-  cancelled: 'cancelled',
-};
-
-function jobTone(job: JobView): Tone {
-  return job.state === 'done' ? 'ok' : job.state === 'failed' ? 'danger' : job.state === 'cancelled' ? 'warn' : 'info';
-}
+const JOB_TONE: Record<JobTone, Tone> = { ok: 'ok', danger: 'danger', warn: 'warn', info: 'info', accent: 'info' };
 
 export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof invalidator>, event: ServerEvent, firstHello: { seen: boolean }) {
   switch (event.type) {
@@ -140,34 +137,32 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
     case 'transfer':
       live.transfer(event.transfer);
       return;
-    case 'transfer-end': {
-      const label = keyLabel(event.key);
-      const size = live.get().transfers.find((t) => t.id === event.id);
-      live.transferEnd(event.id, event.key, event.outcome, event.error);
-      const bytes = size ? (size.totalBytes ?? size.bytes) : 0;
-      if (event.outcome === 'stored') live.activity('ok', `Downloaded ${label}`, bytes ? formatBytes(bytes) : undefined);
-      else if (event.outcome === 'passed') live.activity('warn', `Passed through, not kept: ${label}`, event.error);
-      else live.activity('danger', `Download failed: ${label}`, event.error);
+    case 'transfer-end':
+      // What it did goes into the server's activity log, which sends an `activity` event.
+      live.transferEnd(event.id, event.key, event.outcome, event.bytes, event.error, event.detail);
       invalidate(keys.status);
       return;
-    }
+    case 'activity':
+      storeActivity(client, event.entry);
+      return;
+    case 'counters':
+      client.setQueryData<StatusResponse>(keys.status, (status) => (status ? { ...status, counters: event.counters } : status));
+      return;
     case 'job': {
       const previous = client.getQueryData<JobView[]>(keys.jobs)?.find((j) => j.id === event.job.id);
       storeJob(client, event.job);
       if (!previous || previous.state !== event.job.state) {
         const { totals } = event.job;
-        const detail =
-          event.job.state === 'done' || event.job.state === 'failed'
-            ? `${totals.fetched} fetched, ${totals.cached} already cached, ${totals.failed} failed`
-            : undefined;
-        live.activity(jobTone(event.job), `Pre-warm ${JOB_STATE_TEXT[event.job.state]}: ${event.job.source || 'job'}`, detail ?? event.job.error);
+        const finished = event.job.state !== 'resolving' && event.job.state !== 'running';
+        const detail = finished ? `${totals.fetched} fetched, ${totals.cached} already cached, ${totals.failed} failed` : undefined;
+        const outcome = jobOutcome(event.job);
+        live.activity(JOB_TONE[outcome.tone], `Pre-warm ${outcome.text.toLowerCase()}: ${jobLabel(event.job)}`, detail ?? event.job.error);
         invalidate(keys.status);
       }
       return;
     }
     case 'cache': {
       const info = parseKey(event.key);
-      if (event.change === 'removed' && (info?.kind === 'tarball' || info?.kind === 'docs')) live.activity('warn', `Removed ${keyLabel(event.key)}`);
       invalidate(...cacheQueries, info?.package ? keys.package(info.package) : ['package']);
       return;
     }
@@ -176,9 +171,12 @@ export function handleEvent(client: QueryClient, invalidate: ReturnType<typeof i
       client.setQueryData<StatusResponse>(keys.status, (status) =>
         status ? { ...status, upstream: event.upstream, offline: !event.upstream.enabled } : status,
       );
-      if (before && before.upstream.reachable !== event.upstream.reachable && event.upstream.enabled) {
-        if (event.upstream.reachable === false) live.activity('danger', 'Upstream unreachable', event.upstream.lastError);
-        else if (event.upstream.reachable === true) live.activity('ok', 'Upstream reachable again');
+      const was = before?.upstream.state;
+      const now = event.upstream.state;
+      if (before && was !== now && event.upstream.enabled) {
+        if (now === 'unreachable') live.activity('danger', 'Upstream unreachable', event.upstream.lastError);
+        else if (now === 'degraded' && was !== 'unreachable') live.activity('warn', 'Upstream slow or failing: retrying', event.upstream.lastError);
+        else if (now === 'reachable' && (was === 'unreachable' || was === 'degraded')) live.activity('ok', 'Upstream reachable again');
       }
       return;
     }

@@ -2,8 +2,9 @@
 // answers (queries.ts holds the reads). The event stream brings the same changes a moment
 // later; updating here too shows them at once, in the view that made them and every other.
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { DeleteResponse, JobView, PrewarmRequest, SettingsPatch, SettingsResponse, VerifyReport } from '../../src-shared/contract';
+import type { DeleteResponse, JobView, PrewarmRequest, SettingsPatch, SettingsResponse, StatusResponse, VerifyReport } from '../../src-shared/contract';
 import { api } from '../api';
+import { useToast } from '../components/toasts';
 import { cacheQueries, invalidateAll, keys, storeJob } from './queries';
 
 /** Saves settings (any subset); the form, the offline switches and the disk view's cap alike. */
@@ -18,6 +19,26 @@ export function useSaveSettings(callbacks: { onSuccess?: (data: SettingsResponse
     },
     ...(callbacks.onError ? { onError: callbacks.onError } : {}),
   });
+}
+
+/**
+ * The offline switch, the same everywhere (banner, Overview, Settings): it acts at once, without
+ * the Settings form's Save, and says what it did.
+ */
+export function useOfflineSwitch() {
+  const toast = useToast();
+  const save = useSaveSettings({
+    onSuccess: (data) => toast('ok', data.values.upstreamEnabled ? 'Online: the upstream is used again' : 'Offline mode on: only cached content is served'),
+  });
+  return {
+    isPending: save.isPending,
+    isError: save.isError,
+    error: save.error,
+    reset: save.reset,
+    mutate: (offline: boolean) => save.mutate({ upstreamEnabled: !offline }),
+    /** What a switch shows: the state asked for while it is being saved (so it moves at once), else the saved one. */
+    shown: (offline: boolean) => (save.isPending && save.variables?.upstreamEnabled !== undefined ? !save.variables.upstreamEnabled : offline),
+  };
 }
 
 export function useStartPrewarm(onStarted: (job: JobView) => void) {
@@ -66,5 +87,39 @@ export function useVerifyCache(onVerified: (report: VerifyReport) => void) {
       invalidateAll(client, cacheQueries);
       onVerified(report);
     },
+  });
+}
+
+/** Starts counting again from now; the answer is the zeroed counters. */
+export function useResetCounters(onReset: () => void) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.resetCounters(),
+    onSuccess: (counters) => {
+      client.setQueryData<StatusResponse>(keys.status, (status) => (status ? { ...status, counters } : status));
+      onReset();
+    },
+  });
+}
+
+/** Retry failed, Run again: each starts a new job, which goes on top of the list. */
+export function useFollowUpJob(id: string, onStarted: (job: JobView) => void) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (how: 'retry' | 'rerun') => (how === 'retry' ? api.retryJob(id) : api.rerunJob(id)),
+    onSuccess: (job) => {
+      // As with a new pre-warm: the job's events may have come first, with a later view than this answer.
+      client.setQueryData<JobView[]>(keys.jobs, (jobs) => (jobs?.some((j) => j.id === job.id) ? jobs : [job, ...(jobs ?? [])]));
+      onStarted(job);
+    },
+  });
+}
+
+/** Forgets finished jobs; the answer is the jobs left. */
+export function useClearFinishedJobs() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.clearFinishedJobs(),
+    onSuccess: (jobs) => client.setQueryData(keys.jobs, jobs),
   });
 }

@@ -3,7 +3,7 @@
 import { describeProblem } from '../../src-shared/problems';
 import { keepPreviousData, useQuery, type QueryClient, type QueryKey } from '@tanstack/react-query';
 import { ApiError } from '../../src-shared/api-client';
-import type { CacheListQuery, JobView } from '../../src-shared/contract';
+import type { ActivityEntry, CacheListQuery, JobView } from '../../src-shared/contract';
 import { api } from '../api';
 
 export const keys = {
@@ -11,6 +11,7 @@ export const keys = {
   settings: ['settings'] as const,
   disk: ['disk'] as const,
   jobs: ['jobs'] as const,
+  activity: ['activity'] as const,
   cache: ['cache'] as const,
   cachePage: (query: Omit<CacheListQuery, 'page'>, page: number) => ['cache', query, page] as const,
   package: (name: string) => ['package', name] as const,
@@ -33,6 +34,22 @@ export function storeJob(client: QueryClient, job: JobView): void {
     next[at] = job;
     return next;
   });
+}
+
+/** How many lines of the server's activity log the Overview keeps. */
+export const ACTIVITY_LIMIT = 50;
+
+/** Puts a new activity entry on top of the log as fetched (the event may repeat one the fetch already had). */
+export function storeActivity(client: QueryClient, entry: ActivityEntry): void {
+  client.setQueryData<ActivityEntry[]>(keys.activity, (log) => {
+    if (!log) return log;
+    if (log.some((e) => e.id === entry.id)) return log;
+    return [entry, ...log].slice(0, ACTIVITY_LIMIT);
+  });
+}
+
+export function useActivity() {
+  return useQuery({ queryKey: keys.activity, queryFn: () => api.activity(ACTIVITY_LIMIT) });
 }
 
 export function useStatus() {

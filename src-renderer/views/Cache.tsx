@@ -199,7 +199,7 @@ function PackageRow({ item, now }: { item: CachedPackageSummary; now: number }) 
   return (
     <>
       <div role="cell" className="cell col-name">
-        <a href={href('cache', item.name)} className="package-link" onClick={(e) => e.stopPropagation()}>
+        <a href={href('cache', item.name)} className="package-link" title={item.name} onClick={(e) => e.stopPropagation()}>
           {item.name}
         </a>
       </div>
@@ -213,11 +213,17 @@ function PackageRow({ item, now }: { item: CachedPackageSummary; now: number }) 
             </span>
             {item.docs ? <Badge tone="neutral">{item.docs} docs</Badge> : null}
           </>
+        ) : item.evicted ? (
+          <span className="muted" title="The size cap evicted its tarballs; they are fetched again when a client asks for them.">
+            evicted (size cap)
+          </span>
         ) : (
-          <span className="muted">registry record only</span>
+          <span className="muted" title="Only the list of versions is kept; a tarball is fetched when a client asks for it.">
+            no tarball cached
+          </span>
         )}
       </div>
-      <div role="cell" className="cell col-size num">
+      <div role="cell" className="cell col-size num" title={formatBytes(item.size)}>
         {formatBytes(item.size)}
       </div>
       <div role="cell" className="cell col-date" title={formatDateTime(item.fetchedAt)}>
@@ -226,7 +232,7 @@ function PackageRow({ item, now }: { item: CachedPackageSummary; now: number }) 
       <div role="cell" className="cell col-date" title={formatDateTime(item.lastUsedAt)}>
         {formatAgo(item.lastUsedAt, now)}
       </div>
-      <div role="cell" className="cell col-hits num">
+      <div role="cell" className="cell col-hits num" title={`${formatCount(item.hits)} hits`}>
         {formatCount(item.hits)}
       </div>
     </>
@@ -304,7 +310,7 @@ function VerifyOutcome({ verify }: { verify: Verify }) {
             <ul className="problem-list">
               {report.problems.map((p) => (
                 <li key={p.key}>
-                  <span className="mono">{p.key}</span>: {p.reason}
+                  <span className="mono break">{p.key}</span>: {p.reason}
                 </li>
               ))}
             </ul>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Bar, BarChart, Cell, LabelList, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { DiskUsageResponse, ObjectKind } from '../../src-shared/contract';
+import { CapPreviewDialog, useCapPreview } from '../components/cap-preview';
 import { capToDraft, draftToCap, SizeCapInput, type CapDraft } from '../components/size-cap';
 import { Card, Empty, Loading, PageHeader, QueryError } from '../components/ui';
 import { useToast } from '../components/toasts';
@@ -46,8 +47,11 @@ export function DiskView() {
 function Usage({ disk }: { disk: DiskUsageResponse }) {
   const capped = disk.byKind.tarball + disk.byKind.docs;
   const cap = disk.sizeCapBytes;
-  const other = Math.max(0, disk.volumeBytes - disk.freeBytes - disk.totalBytes);
-  const pct = (n: number) => `${disk.volumeBytes > 0 ? (n / disk.volumeBytes) * 100 : 0}%`;
+  // Used as `df` counts it: blocks reserved for root are neither used by files nor free to us.
+  const used = disk.volumeUsedBytes ?? disk.volumeBytes - disk.freeBytes;
+  const other = Math.max(0, used - disk.totalBytes);
+  const scale = used + disk.freeBytes;
+  const pct = (n: number) => `${scale > 0 ? (n / scale) * 100 : 0}%`;
   return (
     <Card title="Usage">
       <div className="big-numbers">
@@ -96,7 +100,9 @@ function Usage({ disk }: { disk: DiskUsageResponse }) {
       <div className="meter-block">
         <div className="meter-label num">
           <span>Volume</span>
-          <span>{formatBytes(disk.volumeBytes)}</span>
+          <span data-testid="disk-volume-used">
+            {formatBytes(used)} used of {formatBytes(disk.volumeBytes)}
+          </span>
         </div>
         <div
           className="stacked"
@@ -111,7 +117,7 @@ function Usage({ disk }: { disk: DiskUsageResponse }) {
             <span className="swatch stacked-cache" /> Cache {formatBytes(disk.totalBytes)}
           </li>
           <li>
-            <span className="swatch stacked-other" /> Other files {formatBytes(other)}
+            <span className="swatch stacked-other" /> Other files <span data-testid="disk-other">{formatBytes(other)}</span>
           </li>
           <li>
             <span className="swatch stacked-free" /> Free {formatBytes(disk.freeBytes)}
@@ -144,6 +150,8 @@ function CapCard({ disk }: { disk: DiskUsageResponse }) {
   const error = localError ?? fieldErrors(save.error).sizeCapBytes ?? (save.isError ? errorMessage(save.error) : undefined);
   const parsed = draftToCap(draft);
   const changed = typeof parsed === 'number' || parsed === null ? parsed !== current : true;
+  const preview = useCapPreview();
+  const previewError = preview.error ? `Could not check what the cap would evict: ${errorMessage(preview.error)}` : undefined;
   return (
     <Card title="Change the cap">
       <form
@@ -152,7 +160,7 @@ function CapCard({ disk }: { disk: DiskUsageResponse }) {
           const value = draftToCap(draft);
           if (value !== null && typeof value === 'object') return setLocalError(value.error);
           setLocalError(undefined);
-          save.mutate({ sizeCapBytes: value });
+          preview.check(value, () => save.mutate({ sizeCapBytes: value }));
         }}
       >
         <SizeCapInput
@@ -161,24 +169,26 @@ function CapCard({ disk }: { disk: DiskUsageResponse }) {
             setDraft(next);
             setLocalError(undefined);
             save.reset();
+            preview.reset();
           }}
           disabled={Boolean(fixed)}
-          error={error}
+          error={error ?? previewError}
         />
         {fixed ? (
           <p className="hint">Fixed by the environment variable {fixed}; change it there and restart the mirror.</p>
         ) : (
-          <p className="hint">Applies at once; at least 1 MiB.</p>
+          <p className="hint">Applies at once; at least 1 MiB. If it evicts anything, you see what first.</p>
         )}
         <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={Boolean(fixed) || save.isPending || !changed}>
-            {save.isPending ? 'Saving…' : 'Apply cap'}
+          <button type="submit" className="btn btn-primary" disabled={Boolean(fixed) || save.isPending || preview.checking || !changed}>
+            {save.isPending ? 'Saving…' : preview.checking ? 'Checking…' : 'Apply cap'}
           </button>
           <a href={href('settings')} className="muted small">
             All settings
           </a>
         </div>
       </form>
+      <CapPreviewDialog state={preview} busy={save.isPending} />
     </Card>
   );
 }
@@ -219,6 +229,8 @@ function ByPackage({ disk }: { disk: DiskUsageResponse }) {
                 axisLine={false}
                 tick={{ fill: 'var(--text-muted)', fontSize: 12 }}
                 interval={0}
+                // Long names (up to 60 characters) are cut here; the tooltip and the table below have them whole.
+                tickFormatter={(name: string) => (name.length > 16 ? `${name.slice(0, 15)}…` : name)}
               />
               <Tooltip content={ChartTooltip} cursor={{ fill: 'var(--hover)' }} isAnimationActive={false} />
               <Bar dataKey="bytes" fill="var(--chart-1)" radius={[0, 3, 3, 0]} isAnimationActive={false}>

@@ -29,14 +29,24 @@ export function MachineSetup() {
   const toast = useToast();
   const state = useQuery({ queryKey: SETUP_KEY, queryFn: () => api.setupState() });
   const [preview, setPreview] = useState<SetupResult | null>(null);
-  const done = (result: SetupResult, message: string) => {
+  /** What the last apply or undo did, until the next one. */
+  const [outcome, setOutcome] = useState<{ kind: 'applied' | 'undone'; files: string[] } | null>(null);
+  const plan = useMutation({ mutationFn: () => api.applySetup({ dryRun: true }), onSuccess: setPreview });
+  const apply = useMutation({ mutationFn: () => api.applySetup({}) });
+  const undo = useMutation({ mutationFn: () => api.undoSetup() });
+  // Any action clears what the others left: no stale "there is no setup to undo" after a setup.
+  const clearOthers = (keep: 'plan' | 'apply' | 'undo') => {
+    if (keep !== 'plan') plan.reset();
+    if (keep !== 'apply') apply.reset();
+    if (keep !== 'undo') undo.reset();
+  };
+  const done = (result: SetupResult, kind: 'applied' | 'undone') => {
     client.setQueryData(SETUP_KEY, result.state);
     setPreview(null);
-    toast('ok', message);
+    const files = kind === 'applied' ? result.changes.map((c) => c.path) : (result.restored ?? []);
+    setOutcome({ kind, files });
+    toast('ok', kind === 'applied' ? `Set up: ${files.length} file(s) changed` : `Restored ${files.length} file(s)`);
   };
-  const plan = useMutation({ mutationFn: () => api.applySetup({ dryRun: true }), onSuccess: setPreview });
-  const apply = useMutation({ mutationFn: () => api.applySetup({}), onSuccess: (r) => done(r, `Set up: ${r.changes.length} file(s) changed`) });
-  const undo = useMutation({ mutationFn: () => api.undoSetup(), onSuccess: (r) => done(r, `Restored ${r.restored?.length ?? 0} file(s)`) });
   const failure = plan.error ?? undo.error;
 
   return (
@@ -66,12 +76,30 @@ export function MachineSetup() {
           </ul>
         </>
       ) : null}
+      {outcome ? <SetupOutcome kind={outcome.kind} files={outcome.files} /> : null}
       <FormError error={failure} />
       <div className="form-actions">
-        <button type="button" className="btn btn-primary" disabled={plan.isPending || !state.data} onClick={() => plan.mutate()}>
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={plan.isPending || !state.data}
+          onClick={() => {
+            clearOthers('plan');
+            plan.mutate();
+          }}
+        >
           {state.data?.applied ? 'Check setup' : 'Set up…'}
         </button>
-        <button type="button" className="btn" disabled={undo.isPending} onClick={() => undo.mutate()}>
+        <button
+          type="button"
+          className="btn"
+          disabled={undo.isPending}
+          onClick={() => {
+            clearOthers('undo');
+            setOutcome(null);
+            undo.mutate(undefined, { onSuccess: (r) => done(r, 'undone') });
+          }}
+        >
           Undo last setup
         </button>
       </div>
@@ -81,15 +109,51 @@ export function MachineSetup() {
         confirmLabel={preview?.changes.length ? 'Apply' : 'Close'}
         busy={apply.isPending}
         error={apply.error ?? undefined}
-        onConfirm={() => (preview?.changes.length ? apply.mutate() : setPreview(null))}
+        onConfirm={() => {
+          if (!preview?.changes.length) return setPreview(null);
+          clearOthers('apply');
+          apply.mutate(undefined, { onSuccess: (r) => done(r, 'applied') });
+        }}
         onCancel={() => setPreview(null)}
       >
         {preview?.changes.length ? (
-          <pre className="setup-diff">{preview.changes.map((c) => c.diff).join('\n')}</pre>
+          <>
+            <ul className="setup-change-list" aria-label="Files to change">
+              {preview.changes.map((c) => (
+                <li key={c.path}>
+                  <span className="mono break">{c.path}</span> <span className="muted small">— {c.created ? `created: ${c.why}` : c.why}</span>
+                </li>
+              ))}
+            </ul>
+            <pre className="setup-diff">{preview.changes.map((c) => c.diff).join('\n')}</pre>
+          </>
         ) : (
           <p>Everything already points at this mirror.</p>
         )}
       </ConfirmDialog>
     </Card>
+  );
+}
+
+/** After a setup: every file it changed, and that open shells keep the old environment. */
+function SetupOutcome({ kind, files }: { kind: 'applied' | 'undone'; files: string[] }) {
+  return (
+    <div className="notice notice-ok" role="status" data-testid="setup-outcome">
+      <div>
+        <strong>{kind === 'applied' ? `Set up: ${files.length} file(s) changed` : `Undone: ${files.length} file(s) restored`}</strong>
+        {files.length ? (
+          <ul className="setup-change-list">
+            {files.map((f) => (
+              <li key={f} className="mono break">
+                {f}
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        <p className="small">
+          Open a new terminal (or restart your editor) for the change to take effect: shells that are already open keep the old environment.
+        </p>
+      </div>
+    </div>
   );
 }

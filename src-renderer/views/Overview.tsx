@@ -1,14 +1,21 @@
+import { useState, type ReactNode } from 'react';
 import type { StatusResponse } from '../../src-shared/contract';
-import { Card, CopyLine, Dot, FormError, Loading, PageHeader, ProgressBar, QueryError, Switch } from '../components/ui';
-import { formatAgo, formatBytes, formatCount, formatDateTime, formatDuration, formatPercent, formatTime } from '../lib/format';
+import { failureInWords } from '../../src-shared/failure-words';
+import { useToast } from '../components/toasts';
+import { ConfirmDialog, Card, CopyLine, Dot, FormError, Loading, PageHeader, ProgressBar, QueryError, Switch } from '../components/ui';
+import { formatAgo, formatBytes, formatCount, formatDateTime, formatDuration, formatPercent } from '../lib/format';
 import { useNow } from '../lib/clock';
 import { useLive } from '../lib/live';
-import { useSaveSettings } from '../lib/mutations';
+import { useMirrorState, type MirrorState } from '../lib/mirror-state';
+import { useOfflineSwitch, useResetCounters } from '../lib/mutations';
 import { useSettings, useStatus } from '../lib/queries';
 import { href } from '../lib/route';
+import { upstreamState } from '../lib/upstream-state';
+import { ActivityCard } from './overview/ActivityCard';
 
 export function OverviewView() {
   const status = useStatus();
+  const mirror = useMirrorState();
   const now = useNow(5000);
   if (!status.data) {
     return (
@@ -24,15 +31,18 @@ export function OverviewView() {
       <PageHeader
         title="Overview"
         subtitle={
-          <>
-            Running since {formatDateTime(s.startedAt)} · up <span className="num">{formatDuration((now - s.startedAt) / 1000)}</span>
-          </>
+          mirror === 'down' ? (
+            <span className="error-text">Not answering: the figures below are from before the connection was lost.</span>
+          ) : (
+            <>
+              Running since {formatDateTime(s.startedAt)} · up <span className="num">{formatDuration((now - s.startedAt) / 1000)}</span>
+            </>
+          )
         }
       />
-      {status.isError ? <QueryError compact error={status.error} onRetry={() => void status.refetch()} /> : null}
       <div className="grid grid-top">
-        <MirrorCard status={s} />
-        <UpstreamCard status={s} now={now} />
+        <MirrorCard status={s} state={mirror} />
+        <UpstreamCard status={s} now={now} mirrorDown={mirror === 'down'} />
       </div>
       <Traffic status={s} />
       <div className="grid grid-activity">
@@ -43,14 +53,21 @@ export function OverviewView() {
   );
 }
 
-function MirrorCard({ status }: { status: StatusResponse }) {
+const MIRROR_STATE: Record<MirrorState, ['ok' | 'danger' | 'muted', string]> = {
+  running: ['ok', 'Running'],
+  down: ['danger', 'Not answering'],
+  connecting: ['muted', 'Connecting…'],
+};
+
+function MirrorCard({ status, state }: { status: StatusResponse; state: MirrorState }) {
+  const [tone, text] = MIRROR_STATE[state];
   return (
     <Card title="Mirror">
-      <div className="state-line">
-        <Dot tone="ok" />
-        <strong>Running</strong>
+      <div className="state-line" data-testid="mirror-state">
+        <Dot tone={tone} />
+        <strong>{text}</strong>
         <span className="muted">at</span>
-        <a href={status.url} className="mono" target="_blank" rel="noreferrer">
+        <a href={status.url} className="mono truncate" target="_blank" rel="noreferrer" title={status.url}>
           {status.url}
         </a>
       </div>
@@ -73,21 +90,27 @@ function MirrorCard({ status }: { status: StatusResponse }) {
   );
 }
 
-function UpstreamCard({ status, now }: { status: StatusResponse; now: number }) {
+const UPSTREAM_STATE: Record<ReturnType<typeof upstreamState>, ['ok' | 'warn' | 'danger' | 'muted', string]> = {
+  reachable: ['ok', 'Reachable'],
+  degraded: ['warn', 'Degraded — retrying'],
+  unreachable: ['danger', 'Unreachable'],
+  unknown: ['muted', 'Not contacted yet'],
+};
+
+function UpstreamCard({ status, now, mirrorDown }: { status: StatusResponse; now: number; mirrorDown: boolean }) {
   const settings = useSettings();
-  const toggle = useSaveSettings();
+  const toggle = useOfflineSwitch();
   const u = status.upstream;
   const fixed = settings.data?.fixedByEnv.upstreamEnabled;
-  const [tone, text] = status.offline
-    ? (['muted', 'Offline mode'] as const)
-    : u.reachable === true
-      ? (['ok', 'Reachable'] as const)
-      : u.reachable === false
-        ? (['danger', 'Unreachable'] as const)
-        : (['muted', 'Not contacted yet'] as const);
+  // With the mirror gone, what it last said about its upstream is old news.
+  const [tone, text] = mirrorDown
+    ? (['muted', 'Unknown while the mirror is not answering'] as const)
+    : status.offline
+      ? (['muted', 'Offline mode'] as const)
+      : UPSTREAM_STATE[upstreamState(u)];
   return (
     <Card title="Upstream">
-      <div className="state-line" data-testid="upstream-state">
+      <div className="state-line" data-testid="upstream-state" data-state={status.offline ? 'offline' : upstreamState(u)}>
         <Dot tone={tone} />
         <strong>{text}</strong>
         <span className="mono truncate muted" title={u.url}>
@@ -100,14 +123,17 @@ function UpstreamCard({ status, now }: { status: StatusResponse; now: number }) 
         <dt>Last success</dt>
         <dd>{u.lastOkAt ? formatAgo(u.lastOkAt, now) : '—'}</dd>
         <dt>Last error</dt>
-        <dd className={u.lastError ? 'error-text' : undefined}>{u.lastError ? `${u.lastError} (${formatAgo(u.lastErrorAt, now)})` : 'none'}</dd>
+        {/* In user words; the engine's message (with addresses and error codes) is the tooltip. */}
+        <dd className={u.lastError ? 'error-text' : undefined} title={u.lastError}>
+          {u.lastError ? `${failureInWords(u.lastError).error} (${formatAgo(u.lastErrorAt, now)})` : 'none'}
+        </dd>
       </dl>
       <Switch
         label="Offline mode"
-        checked={status.offline}
+        checked={toggle.shown(status.offline)}
         disabled={Boolean(fixed) || toggle.isPending}
-        onChange={(offline) => toggle.mutate({ upstreamEnabled: !offline })}
-        description={fixed ? `Fixed by ${fixed}` : 'Serve only what is cached; never contact the upstream.'}
+        onChange={(offline) => toggle.mutate(offline)}
+        description={fixed ? `Fixed by ${fixed}` : 'Serve only what is cached; never contact the upstream. Applies at once.'}
       />
       <FormError error={toggle.error} />
     </Card>
@@ -116,53 +142,99 @@ function UpstreamCard({ status, now }: { status: StatusResponse; now: number }) 
 
 function Traffic({ status }: { status: StatusResponse }) {
   const c = status.counters;
+  // Client requests only: pre-warm downloads are counted apart and do not lower the ratio.
   const requests = c.hits + c.misses;
   const ratio = requests > 0 ? c.hits / requests : null;
   return (
-    <section className="tiles" aria-label="Traffic">
-      <div className="tile tile-wide">
-        <div className="tile-label">Hit ratio</div>
-        <div className="tile-value num" data-testid="hit-ratio">
-          {formatPercent(ratio)}
-        </div>
-        <div className="tile-foot num">
-          {formatCount(c.hits)} of {formatCount(requests)} requests answered from the cache
-        </div>
-        <div className="tile-bottom">
-          <ProgressBar value={c.hits} max={Math.max(1, requests)} label="Hit ratio" tone="ok" />
-        </div>
+    <section className="traffic" aria-labelledby="traffic-title">
+      <div className="section-header">
+        <h2 id="traffic-title">Traffic</h2>
+        <CountingSince since={c.since} />
       </div>
-      <Tile label="Hits" value={formatCount(c.hits)} testId="counter-hits" foot="served from disk" />
-      <Tile label="Misses" value={formatCount(c.misses)} testId="counter-misses" foot="fetched upstream" />
-      <Tile
-        label="Stale serves"
-        value={formatCount(c.staleServes)}
-        testId="counter-stale"
-        foot="while upstream down"
-        tone={c.staleServes ? 'warn' : undefined}
-      />
-      <Tile
-        label="Upstream errors"
-        value={formatCount(c.upstreamErrors)}
-        testId="counter-errors"
-        foot="after retries"
-        tone={c.upstreamErrors ? 'danger' : undefined}
-      />
-      <Tile label="Served" value={formatBytes(c.bytesServed)} testId="counter-served" foot="to clients" />
-      <Tile label="Downloaded" value={formatBytes(c.upstreamBytes)} testId="counter-upstream" foot="from the upstream" />
-      <Tile label="Saved" value={formatBytes(Math.max(0, c.bytesServed - c.upstreamBytes))} testId="counter-saved" foot="not downloaded again" />
-      <Tile
-        label="Rejected"
-        value={formatCount(c.verificationFailures)}
-        testId="counter-verification"
-        foot="failed verification"
-        tone={c.verificationFailures ? 'danger' : undefined}
-      />
+      <div className="tiles">
+        <div className="tile tile-wide">
+          <div className="tile-label">Hit ratio</div>
+          <div className="tile-value num" data-testid="hit-ratio">
+            {formatPercent(ratio)}
+          </div>
+          <div className="tile-foot num">
+            {formatCount(c.hits)} of {formatCount(requests)} client requests answered from the cache
+          </div>
+          <div className="tile-bottom">
+            <ProgressBar value={c.hits} max={Math.max(1, requests)} label="Hit ratio" tone="ok" />
+          </div>
+        </div>
+        <Tile label="Hits" value={formatCount(c.hits)} testId="counter-hits" foot="client requests served from disk" />
+        <Tile label="Misses" value={formatCount(c.misses)} testId="counter-misses" foot="client requests fetched upstream" />
+        <Tile label="Pre-warm" value={formatCount(c.prewarmFetches ?? 0)} testId="counter-prewarm" foot="fetched by pre-warm jobs" />
+        <Tile
+          label="Stale serves"
+          value={formatCount(c.staleServes)}
+          testId="counter-stale"
+          foot="while upstream down"
+          tone={c.staleServes ? 'warn' : undefined}
+        />
+        <Tile
+          label="Upstream errors"
+          value={formatCount(c.upstreamErrors)}
+          testId="counter-errors"
+          foot={
+            <>
+              failed requests · <span data-testid="counter-attempts">{formatCount(c.upstreamFailedAttempts ?? 0)}</span> failed attempts
+            </>
+          }
+          tone={c.upstreamErrors ? 'danger' : undefined}
+        />
+        <Tile label="Served" value={formatBytes(c.bytesServed)} testId="counter-served" foot="to clients" />
+        <Tile label="Downloaded" value={formatBytes(c.upstreamBytes)} testId="counter-upstream" foot="from the upstream" />
+        <Tile label="Saved" value={formatBytes(c.bytesSaved ?? 0)} testId="counter-saved" foot="served from the cache, not downloaded" />
+        <Tile
+          label="Rejected"
+          value={formatCount(c.verificationFailures)}
+          testId="counter-verification"
+          foot="failed verification"
+          tone={c.verificationFailures ? 'danger' : undefined}
+        />
+      </div>
     </section>
   );
 }
 
-function Tile({ label, value, foot, testId, tone }: { label: string; value: string; foot: string; testId: string; tone?: 'warn' | 'danger' }) {
+/** "Since 3 Dec 2026, 09:12" and a Reset that asks first: the counters survive restarts until reset. */
+function CountingSince({ since }: { since: number | undefined }) {
+  const toast = useToast();
+  const [asking, setAsking] = useState(false);
+  const reset = useResetCounters(() => {
+    setAsking(false);
+    toast('ok', 'Counters reset: counting from now');
+  });
+  return (
+    <div className="counting-since">
+      <span className="hint" data-testid="counters-since">
+        since {formatDateTime(since)}
+      </span>
+      <button type="button" className="btn btn-small" onClick={() => setAsking(true)}>
+        Reset…
+      </button>
+      <ConfirmDialog
+        open={asking}
+        title="Reset the counters?"
+        confirmLabel="Reset counters"
+        busy={reset.isPending}
+        error={reset.error}
+        onConfirm={() => reset.mutate()}
+        onCancel={() => {
+          setAsking(false);
+          reset.reset();
+        }}
+      >
+        <p>Hits, misses, bytes and errors start again from zero. The cache and the activity log are kept.</p>
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+function Tile({ label, value, foot, testId, tone }: { label: string; value: string; foot: ReactNode; testId: string; tone?: 'warn' | 'danger' }) {
   return (
     <div className={`tile${tone ? ` tile-${tone}` : ''}`}>
       <div className="tile-label">{label}</div>
@@ -196,34 +268,6 @@ function CacheCard({ status }: { status: StatusResponse }) {
         </span>
         <a href={href('downloads')}>Downloads</a>
       </div>
-    </Card>
-  );
-}
-
-function ActivityCard({ now }: { now: number }) {
-  const { activity, connection } = useLive();
-  return (
-    <Card title="Recent activity" actions={<span className="hint">since this window opened</span>}>
-      <ol className="activity" aria-live="polite" aria-relevant="additions">
-        {activity.length === 0 ? (
-          <li className="activity-empty">
-            {connection === 'live' ? 'Nothing yet. Downloads, deletions, jobs and upstream changes appear here.' : 'Waiting for the event stream…'}
-          </li>
-        ) : (
-          activity.map((item) => (
-            <li key={item.id} className={`activity-item activity-${item.tone}`}>
-              <Dot tone={item.tone === 'ok' ? 'ok' : item.tone === 'danger' ? 'danger' : item.tone === 'warn' ? 'warn' : 'info'} />
-              <span className="activity-text">
-                {item.text}
-                {item.detail ? <span className="activity-detail"> · {item.detail}</span> : null}
-              </span>
-              <time className="activity-time num" dateTime={new Date(item.at).toISOString()} title={formatTime(item.at)}>
-                {formatAgo(item.at, Math.max(now, item.at))}
-              </time>
-            </li>
-          ))
-        )}
-      </ol>
     </Card>
   );
 }

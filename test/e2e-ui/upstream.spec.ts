@@ -48,3 +48,15 @@ test('offline mode from the banner’s action and back', async ({ hub, page }) =
   await expect(page.getByTestId('offline-banner')).toHaveCount(0);
   expect((await hub.api.settings()).values.upstreamEnabled).toBe(true);
 });
+
+test('a failing upstream shows as degraded while requests are retried, before it is given up on', async ({ hub, page }) => {
+  // Many retries with a growing delay: eight 503s in a row keep a client waiting for seconds.
+  await hub.api.updateSettings({ retryAttempts: 10 });
+  await hub.open(page, '#/overview');
+  hub.upstream.fault.status503({ path: '/tarballs/', times: 8 });
+  const waiting = hub.fetch('/tarballs/ecto-3.11.1.tar');
+  await expect(page.getByTestId('upstream-state')).toHaveAttribute('data-state', 'degraded');
+  await expect(page.getByTestId('upstream-state')).toContainText('Degraded — retrying');
+  expect((await waiting).status).toBe(200);
+  await expect(page.getByTestId('upstream-state')).toHaveAttribute('data-state', 'reachable');
+});

@@ -176,7 +176,16 @@ async function walk(dir: string, prefix = ''): Promise<{ rel: string; isDir: boo
  */
 async function diskViolations(box: Sandbox, allow: { settings?: boolean } = {}): Promise<string[]> {
   const problems: string[] = [];
-  const topFiles = new Set(['index.json', 'token', 'hexhub.lock', ...(allow.settings ? ['settings.json'] : [])]);
+  // The counters, the activity log and the job history are the engine's own, whatever it was sent.
+  const topFiles = new Set([
+    'index.json',
+    'token',
+    'hexhub.lock',
+    'counters.json',
+    'activity.jsonl',
+    'jobs.json',
+    ...(allow.settings ? ['settings.json'] : []),
+  ]);
   for (const { rel, isDir } of await walk(box.dataDir)) {
     const [top, ...rest] = rel.split('/');
     if (rest.length === 0) {

@@ -470,7 +470,7 @@ describe('registry bombs', () => {
 });
 
 describe('the data dir', () => {
-  it('is 0700, and the token, settings, index and lock are 0600 (setup backups: setup.test.ts)', async () => {
+  it('is 0700, and the token, settings, index, counters and lock are 0600 (setup backups: setup.test.ts; the activity log: dashboard-numbers.test.ts)', async () => {
     const dataDir = await tempDir();
     chmodSync(dataDir, 0o755);
     const mirror = await mirrorOn({}, dataDir);
@@ -479,7 +479,7 @@ describe('the data dir', () => {
     await mirror.engine.index.flush();
     const mode = (path: string) => (statSync(join(dataDir, path)).mode & 0o777).toString(8);
     expect(mode('.')).toBe('700');
-    for (const file of ['token', 'settings.json', 'index.json', 'hexhub.lock']) expect(mode(file), file).toBe('600');
+    for (const file of ['token', 'settings.json', 'index.json', 'counters.json', 'hexhub.lock']) expect(mode(file), file).toBe('600');
   });
 
   it.runIf(canActAsOthers())('is refused when another user owns it', async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiClient } from '../../src-shared/api-client.js';
+import { applySetup, inspectSetup, planSetup } from '../../src-main/setup/machine-setup.js';
 import { run, serve, upstreamEnv } from '../support/cli.js';
 import { startFakeUpstream } from '../support/fake-upstream.js';
 import { FixtureRepo, testKeys } from '../support/hex-fixtures.js';
@@ -529,5 +530,40 @@ describe.runIf(requireTool('rebar3', 'apt-get install erlang-nox rebar3', ['vers
       await mirror.exited;
       await upstream.close();
     }
+  });
+});
+
+describe('hex.config among the files setup shows', () => {
+  const context = () => ({ env: homeEnv({ PATH: process.env.PATH ?? '' }), home, dataDir: join(home, 'data'), mirrorUrl: MIRROR });
+  const hexConfig = () => join(home, '.hex/hex.config');
+
+  it('lists hex.config in the state and in the changes of a dry run and an apply, with only its entries in the diff', async () => {
+    await writeSecretHome();
+    const state = await inspectSetup(context());
+    expect(state.files[0]).toEqual({ path: hexConfig(), why: expect.stringMatching(/mirror_url/), exists: true });
+    const dry = await planSetup(context());
+    const applied = await applySetup(context());
+    for (const changes of [dry, applied.changes]) {
+      const change = changes.find((c) => c.path === hexConfig());
+      expect(change, 'hex.config listed').toBeDefined();
+      expect(change!.diff).toContain(`+{mirror_url,<<"${MIRROR}">>}.\n+{api_url,<<"${MIRROR}/api">>}.`);
+      expectNoSecrets(change!.diff);
+    }
+    expect((await inspectSetup(context())).files[0]).toMatchObject({ path: hexConfig(), mirrorUrl: MIRROR });
+  });
+
+  it('lists hex.config alone when it is the only file that changes', async () => {
+    await applySetup(context());
+    // Someone points Hex elsewhere by hand (`mix hex.config mirror_url …`); the startup files still point here.
+    const edited = (await readFile(hexConfig(), 'utf8')).replace(`{mirror_url,<<"${MIRROR}">>}.`, '{mirror_url,<<"https://elsewhere.example">>}.');
+    await writeFile(hexConfig(), edited);
+    const state = await inspectSetup(context());
+    expect(state.applied).toBe(false);
+    expect(state.files[0]).toMatchObject({ path: hexConfig(), mirrorUrl: 'https://elsewhere.example' });
+    const changes = await planSetup(context());
+    expect(changes.map((c) => c.path)).toEqual([hexConfig()]);
+    expect(changes[0]!.diff).toContain(`-{mirror_url,<<"https://elsewhere.example">>}.\n+{mirror_url,<<"${MIRROR}">>}.`);
+    expect(changes[0]!.diff).not.toContain('api_key');
+    expect((await applySetup(context())).changes.map((c) => c.path)).toEqual([hexConfig()]);
   });
 });

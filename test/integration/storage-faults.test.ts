@@ -104,7 +104,8 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
     const item = finished.items.find((i) => i.name === 'big');
     expect(item, JSON.stringify(finished)).toBeDefined();
     expect(item!.state).toBe('failed');
-    expect(item!.error).toMatch(/could not be stored \(the cache disk is full or not writable\).*ENOSPC/);
+    expect(item!.error).toBe('the cache disk is full or not writable');
+    expect(item!.detail).toMatch(/could not be stored \(the cache disk is full or not writable\).*ENOSPC/);
     expect(await readdir(join(disk.dir, 'tmp'))).toEqual([]);
 
     // Space freed: the next request is kept again, and the condition clears by itself.

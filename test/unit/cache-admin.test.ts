@@ -69,6 +69,36 @@ describe('CacheAdmin.enforceCap', () => {
     expect(index.get(middle)).toBeUndefined();
   });
 
+  it('evicts exactly what capVictims previewed, and marks evicted tarballs until stored again', async () => {
+    const oldest = await put('aaa', MiB, 1);
+    const middle = await put('bbb', MiB, 2);
+    const newest = await put('ccc', MiB, 3);
+    const preview = admin.capVictims(MiB);
+    expect(preview).toEqual([
+      { key: oldest, bytes: MiB, lastUsed: 1 },
+      { key: middle, bytes: MiB, lastUsed: 2 },
+    ]);
+    expect(index.get(oldest)).toBeDefined();
+    const result = await admin.enforceCap(MiB);
+    expect(result).toEqual({ removed: 2, freedBytes: 2 * MiB });
+    expect(index.all().map(([key]) => key)).toEqual([newest]);
+    expect(index.evictedAt(oldest)).toEqual(expect.any(Number));
+    expect(index.evictedAt(newest)).toBeUndefined();
+    await put('aaa', MiB, 4);
+    expect(index.evictedAt(oldest)).toBeUndefined();
+    expect(index.evictedAt(middle)).toEqual(expect.any(Number));
+  });
+
+  it('previews nothing without a cap or under it, and never a copy being served', async () => {
+    const oldest = await put('aaa', MiB, 1);
+    await put('bbb', MiB, 2);
+    expect(admin.capVictims(null)).toEqual([]);
+    expect(admin.capVictims(2 * MiB)).toEqual([]);
+    await store.reading(oldest, async () => {
+      expect(admin.capVictims(MiB).map((v) => v.key)).toEqual([keys.tarball('bbb', '1.0.0')]);
+    });
+  });
+
   it('does nothing without a cap or under it', async () => {
     await put('aaa', MiB, 1);
     expect(await admin.enforceCap(null)).toEqual({ removed: 0, freedBytes: 0 });

@@ -3,6 +3,7 @@ import type { PrewarmRequest } from '../../../src-shared/contract';
 import { Icon } from '../../components/icons';
 import { useToast } from '../../components/toasts';
 import { Card, FormError, Segmented } from '../../components/ui';
+import { jobLabel } from '../../lib/job-words';
 import { useStartPrewarm } from '../../lib/mutations';
 import { errorMessage, fieldErrors } from '../../lib/queries';
 import { LockFileInput, NO_LOCK, type LockDraft } from './LockFileInput';
@@ -33,7 +34,7 @@ export function PrewarmForm() {
   const [lock, setLock] = useState<LockDraft>(NO_LOCK);
   const [packages, setPackages] = useState('');
   const start = useStartPrewarm((job) => {
-    toast('info', `Pre-warm started: ${job.source}`);
+    toast('info', `Pre-warm started: ${jobLabel(job)}`);
     if (mode === 'lock') setLock(NO_LOCK);
     else setPackages('');
   });

@@ -25,7 +25,9 @@ function TransferRow({ transfer: t }: { transfer: LiveTransfer }) {
   return (
     <li className="transfer">
       <div className="transfer-head">
-        <span className="transfer-name">{label}</span>
+        <span className="transfer-name" title={label}>
+          {label}
+        </span>
         <span className="transfer-numbers num">
           {formatBytes(t.bytes)}
           {t.totalBytes ? ` of ${formatBytes(t.totalBytes)}` : ''} · {formatRate(t.rate)}
@@ -43,11 +45,19 @@ function FinishedTransfers({ finished }: { finished: FinishedTransfer[] }) {
       <h3 className="subheading">Finished</h3>
       <ul className="finished" aria-label="Finished transfers">
         {finished.map((f) => (
+          // Rows grow with a long error (it wraps under the name), so they never overlap.
           <li key={f.id} className={f.outcome === 'failed' ? 'error-text' : f.outcome === 'passed' ? 'warn-text' : undefined}>
             <Icon name={f.outcome === 'stored' ? 'check' : 'warning'} size={14} />
-            <span className="truncate">{keyLabel(f.key)}</span>
-            <span className="muted num">{f.outcome === 'stored' ? (f.bytes ? formatBytes(f.bytes) : 'stored') : (f.error ?? f.outcome)}</span>
+            <span className="truncate" title={keyLabel(f.key)}>
+              {keyLabel(f.key)}
+            </span>
+            <span className="muted num">{f.bytes ? formatBytes(f.bytes) : f.outcome === 'stored' ? 'stored' : ''}</span>
             <span className="muted num small">{formatAgo(f.at, Math.max(now, f.at))}</span>
+            {f.outcome !== 'stored' ? (
+              <span className="finished-error" title={f.detail}>
+                {f.error ?? (f.outcome === 'passed' ? 'passed through, not kept' : 'failed')}
+              </span>
+            ) : null}
           </li>
         ))}
       </ul>

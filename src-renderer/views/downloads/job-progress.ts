@@ -1,9 +1,10 @@
 import type { JobView } from '../../../src-shared/contract';
 import { keys as cacheKeys } from '../../../src-shared/keys';
+import { jobProcessed } from '../../lib/job-words';
 import type { LiveTransfer } from '../../lib/live';
 
 export interface JobProgress {
-  /** Releases done with: fetched, already cached, failed or cancelled. */
+  /** Releases done with: fetched, already cached or failed (a cancelled one was not done). */
   processed: number;
   /** What the bar draws: `processed` plus the part of each release under way. */
   shown: number;
@@ -26,12 +27,11 @@ export function jobProgress(job: JobView, transfers: LiveTransfer[]): JobProgres
     rate += transfer?.rate ?? 0;
     if (item.state === 'fetching' && total) partly += Math.min(0.99, done / total);
   }
-  const { totals } = job;
-  const processed = totals.fetched + totals.cached + totals.failed + job.items.filter((i) => i.state === 'cancelled').length;
+  const processed = jobProcessed(job);
   return {
     processed,
     shown: processed + partly,
-    bytes: Math.max(totals.bytes, liveBytes),
+    bytes: Math.max(job.totals.bytes, liveBytes),
     expectedBytes: job.items.reduce((sum, i) => sum + (i.totalBytes ?? 0), 0),
     rate,
   };

@@ -14,7 +14,9 @@ export function Release({ release, expanded, onToggle, onDelete }: { release: Re
           <span className={`chevron${expanded ? ' open' : ''}`} aria-hidden="true">
             ›
           </span>
-          <span className="mono release-version">{release.version}</span>
+          <span className="mono release-version" title={release.version}>
+            {release.version}
+          </span>
         </button>
         <span className="release-badges">
           {release.retired ? (
@@ -22,7 +24,16 @@ export function Release({ release, expanded, onToggle, onDelete }: { release: Re
               retired: {release.retired.reason}
             </Badge>
           ) : null}
-          {release.cached.tarball ? <Badge tone="ok">cached</Badge> : <Badge>not cached</Badge>}
+          {release.cached.tarball ? (
+            <Badge tone="ok">cached</Badge>
+          ) : release.evicted ? (
+            // Not a failure: the cap made room, and the next request fetches it again.
+            <Badge tone="neutral" title={`Evicted ${formatDateTime(release.evicted.at)} to stay under the size cap; fetched again when asked for`}>
+              evicted (size cap)
+            </Badge>
+          ) : (
+            <Badge>not cached</Badge>
+          )}
           {release.cached.docs ? <Badge tone="info">docs</Badge> : null}
         </span>
         <span className="muted small num release-deps">

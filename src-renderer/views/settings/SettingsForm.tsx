@@ -1,4 +1,7 @@
+import { useEffect, useRef } from 'react';
 import type { SettingsResponse } from '../../../src-shared/contract';
+import { CapPreviewDialog } from '../../components/cap-preview';
+import { setLeaveGuard } from '../../lib/route';
 import { Card } from '../../components/ui';
 import { NumberSetting, OfflineSetting, PublicKeySetting, SizeCapSetting, UpstreamUrlSetting } from './setting-fields';
 import { SettingsFooter } from './SettingsFooter';
@@ -7,6 +10,10 @@ import { useSettingsForm } from './use-settings-form';
 
 export function SettingsForm({ settings }: { settings: SettingsResponse }) {
   const form = useSettingsForm(settings);
+  // Unsaved edits hold a change of view (and a reload) until the user decides.
+  const dirty = useRef(form.dirty);
+  dirty.current = form.dirty;
+  useEffect(() => setLeaveGuard(() => dirty.current), []);
   return (
     <form
       className="settings-form"
@@ -46,6 +53,7 @@ export function SettingsForm({ settings }: { settings: SettingsResponse }) {
       </Card>
 
       <SettingsFooter form={form} />
+      <CapPreviewDialog state={form.capPreview} busy={form.saving} />
       <UpstreamChangeDialog
         change={form.upstreamChange}
         busy={form.saving}

@@ -1,7 +1,8 @@
 // One component per kind of setting, each bound to the form's draft.
 import type { ReactNode } from 'react';
 import { SizeCapInput } from '../../components/size-cap';
-import { Switch } from '../../components/ui';
+import { FormError, Switch } from '../../components/ui';
+import { useOfflineSwitch } from '../../lib/mutations';
 import { Field, FixedNote } from './Field';
 import type { NumberSettingName } from './settings-draft';
 import type { SettingsFormState } from './use-settings-form';
@@ -35,21 +36,25 @@ export function UpstreamUrlSetting({ form }: Form) {
   );
 }
 
-/** A switch is its own label, so it goes without Field's. */
+/**
+ * Offline mode acts at once, here as on the Overview and in the banner (one behaviour
+ * everywhere); it is not part of the form's Save. A switch is its own label, so it goes without Field's.
+ */
 export function OfflineSetting({ form }: Form) {
   const fixed = form.fixed.upstreamEnabled;
+  const toggle = useOfflineSwitch();
   return (
     <div className="field">
       <div className="field-main">
         <Switch
           label="Offline mode"
-          checked={form.draft.offline}
-          disabled={Boolean(fixed)}
-          onChange={(offline) => form.edit((d) => ({ ...d, offline }))}
-          description={fixed ? undefined : 'Serve only what is cached; never contact the upstream.'}
+          checked={toggle.shown(form.offline)}
+          disabled={Boolean(fixed) || toggle.isPending}
+          onChange={(offline) => toggle.mutate(offline)}
+          description={fixed ? undefined : 'Serve only what is cached; never contact the upstream. Applies at once, without Save.'}
         />
         {fixed ? <FixedNote variable={fixed} /> : null}
-        {form.errors.upstreamEnabled ? <p className="field-error">{form.errors.upstreamEnabled}</p> : null}
+        <FormError error={toggle.error} />
       </div>
     </div>
   );

@@ -7,7 +7,6 @@ export type NumberSettingName = 'timeoutMs' | 'retryAttempts' | 'retryDelayMs' |
 export interface Draft {
   upstreamUrl: string;
   publicKeyPem: string;
-  offline: boolean;
   numbers: Record<NumberSettingName, string>;
   cap: CapDraft;
 }
@@ -20,7 +19,6 @@ export function toDraft(values: Settings): Draft {
   return {
     upstreamUrl: values.upstreamUrl,
     publicKeyPem: values.publicKeyPem,
-    offline: !values.upstreamEnabled,
     numbers: Object.fromEntries(NUMBER_SETTINGS.map((f) => [f, String(values[f])])) as Record<NumberSettingName, string>,
     cap: capToDraft(values.sizeCapBytes),
   };
@@ -32,12 +30,12 @@ export function toPatch(draft: Draft, values: Settings): { patch: Partial<Settin
   const errors: FieldErrors = {};
   if (draft.upstreamUrl.trim() !== values.upstreamUrl) patch.upstreamUrl = draft.upstreamUrl.trim();
   if (draft.publicKeyPem.trim() !== values.publicKeyPem.trim()) patch.publicKeyPem = draft.publicKeyPem;
-  if (draft.offline === values.upstreamEnabled) patch.upstreamEnabled = !draft.offline;
   for (const field of NUMBER_SETTINGS) {
     const text = draft.numbers[field].trim();
     if (text === String(values[field])) continue;
-    // Whole numbers go as numbers; anything else goes as typed, and the API says what is wrong.
-    patch[field] = /^\d+$/.test(text) ? Number(text) : text;
+    // Whole numbers (negative ones too, so the API names the allowed range) go as numbers;
+    // anything else goes as typed, and the API says what is wrong.
+    patch[field] = /^-?\d+$/.test(text) ? Number(text) : text;
   }
   const cap = draftToCap(draft.cap);
   if (cap !== null && typeof cap === 'object') errors.sizeCapBytes = cap.error;

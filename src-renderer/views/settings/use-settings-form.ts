@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import { ApiError } from '../../../src-shared/api-client';
 import type { Settings, SettingsResponse, UpstreamChange } from '../../../src-shared/contract';
+import { useCapPreview } from '../../components/cap-preview';
 import { useToast } from '../../components/toasts';
 import { useSaveSettings } from '../../lib/mutations';
 import { errorMessage, fieldErrors } from '../../lib/queries';
@@ -35,6 +36,7 @@ export function useSettingsForm(settings: SettingsResponse) {
     },
   });
 
+  const capPreview = useCapPreview();
   const pending = toPatch(draft, base);
   const dirty = Object.keys(pending.patch).length > 0 || Object.keys(pending.errors).length > 0;
 
@@ -53,11 +55,18 @@ export function useSettingsForm(settings: SettingsResponse) {
     savedAt,
     saving: save.isPending,
     fixed: settings.fixedByEnv,
+    /** Saved at once by its own switch, not by the form. */
+    offline: !settings.values.upstreamEnabled,
     fingerprint: settings.publicKeyFingerprint,
     errors: { ...serverErrors, ...clientErrors } as Partial<Record<string, string>>,
     /** Errors for settings this form does not show. */
     unknownErrors: Object.entries(serverErrors).filter(([name]) => !(name in base)),
-    generalError: save.isError && !confirming && Object.keys(serverErrors).length === 0 ? errorMessage(save.error) : null,
+    generalError:
+      save.isError && !confirming && Object.keys(serverErrors).length === 0
+        ? errorMessage(save.error)
+        : capPreview.error
+          ? `Could not check what the cap would evict: ${errorMessage(capPreview.error)}`
+          : null,
     edit: (change: (d: Draft) => Draft) => {
       setDraft(change);
       setSavedAt(null);
@@ -67,8 +76,13 @@ export function useSettingsForm(settings: SettingsResponse) {
       const result = toPatch(draft, base);
       setClientErrors(result.errors);
       if (Object.keys(result.errors).length || !Object.keys(result.patch).length) return;
-      save.mutate(result.patch);
+      const { patch } = result;
+      // A lower cap evicts at once: show what goes first (nothing is asked if nothing would).
+      if (patch.sizeCapBytes !== undefined && patch.sizeCapBytes !== null && (base.sizeCapBytes === null || patch.sizeCapBytes < base.sizeCapBytes)) {
+        capPreview.check(patch.sizeCapBytes, () => save.mutate(patch));
+      } else save.mutate(patch);
     },
+    capPreview,
     discard: () => {
       setDraft(toDraft(base));
       setClientErrors({});

@@ -19,7 +19,19 @@ export function status(
       reachable: overrides.reachable ?? null,
       ...(overrides.lastError ? { lastError: overrides.lastError } : {}),
     }),
-    counters: { hits: 0, misses: 0, staleServes: 0, bytesServed: 0, upstreamBytes: 0, upstreamErrors: 0, verificationFailures: 0 },
+    counters: {
+      since: 0,
+      hits: 0,
+      misses: 0,
+      prewarmFetches: 0,
+      staleServes: 0,
+      bytesServed: 0,
+      bytesSaved: 0,
+      upstreamBytes: 0,
+      upstreamErrors: 0,
+      upstreamFailedAttempts: 0,
+      verificationFailures: 0,
+    },
     cache: { packages: 0, releases: 0, docs: 0, bytes: 0 },
     busy: { transfers: overrides.transfers ?? 0, jobs: overrides.jobs ?? 0 },
     storage: { writable: true },
@@ -28,7 +40,9 @@ export function status(
 }
 
 export function health(overrides: Partial<UpstreamHealthView> = {}): UpstreamHealthView {
-  return { url: 'https://repo.hex.pm', enabled: true, reachable: true, ...overrides };
+  const view = { url: 'https://repo.hex.pm', enabled: true, reachable: true, ...overrides };
+  const state = !view.enabled || view.reachable === false ? 'unreachable' : view.reachable ? 'reachable' : 'unknown';
+  return { state, ...view };
 }
 
 export const healthEvent = (overrides: Partial<UpstreamHealthView> = {}): ServerEvent => ({ type: 'health', upstream: health(overrides) });
@@ -38,7 +52,7 @@ export const transferStarted = (id: string): ServerEvent => ({
   transfer: { id, key: `tarballs/jason-1.4.${id}.tar`, kind: 'tarball', bytes: 0, startedAt: 0 },
 });
 
-export const transferEnded = (id: string): ServerEvent => ({ type: 'transfer-end', id, key: `tarballs/jason-1.4.${id}.tar`, outcome: 'stored' });
+export const transferEnded = (id: string): ServerEvent => ({ type: 'transfer-end', id, key: `tarballs/jason-1.4.${id}.tar`, outcome: 'stored', bytes: 0 });
 
 export function job(id: string, state: JobView['state'], overrides: Partial<JobView> = {}): JobView {
   return {

@@ -35,6 +35,13 @@ describe('pre-warm notifications', () => {
     expect(jobNotification(job('j', 'cancelled'))).toBeUndefined();
     expect(jobNotification(job('j', 'done', { skipped: [{ name: 'my_dep', reason: 'git dependency' }] }))?.body).toContain('1 skipped');
   });
+
+  it("counts a done job's warnings, and names what made a job fail rather than a warning", () => {
+    const warning = { name: 'mime', reason: 'the lock file gives another checksum', warning: true };
+    expect(jobNotification(job('j', 'done', { problems: [warning] }))?.body).toContain('1 warning');
+    const failed = jobNotification(job('j', 'failed', { problems: [warning, { name: 'nope', reason: 'no package named nope' }] }));
+    expect(failed?.body).toContain('no package named nope');
+  });
 });
 
 describe('upstream notifications', () => {
