@@ -107,7 +107,7 @@ export class ArtifactCache {
     const label = describeRelease(spec);
     const running = this.flights.get(spec.key);
     if (running) {
-      const entry = await withinClientDeadline(running, label);
+      const entry = await withinClientDeadline(running, label, sink.deadline);
       // Passed through without being kept (a full disk): this client gets its own pass-through.
       if (!entry) return this.fetch(spec, sink);
       return { key: spec.key, entry, state: 'MISS', missCounted: true };
@@ -117,7 +117,7 @@ export class ArtifactCache {
     try {
       // Until the response has begun, the client waits only as long as it can; the transfer
       // then goes on without it and keeps the object for the next request.
-      const entry = await withinClientDeadline(flight, label, () => sink.started || transfer.upstreamAnswered);
+      const entry = await withinClientDeadline(flight, label, sink.deadline, () => sink.started || transfer.upstreamAnswered);
       // Spooled (not streamed live): the verified file is what this client gets.
       return entry && !sink.started ? { key: spec.key, entry, state: 'MISS', missCounted: true } : undefined;
     } catch (error) {

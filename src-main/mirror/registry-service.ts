@@ -17,7 +17,7 @@ import type { BlobStore } from '../store/blob-store.js';
 import type { CacheIndex } from '../store/cache-index.js';
 import { keys } from '../store/keys.js';
 import type { UpstreamConfig } from '../config/config.js';
-import { VerificationError, type MutableResult, type MutableSpec, type RevalidatingCache } from './revalidating-cache.js';
+import { VerificationError, type GetOptions, type MutableResult, type MutableSpec, type RevalidatingCache } from './revalidating-cache.js';
 
 export interface ReleaseChecksums {
   outer?: string;
@@ -86,15 +86,15 @@ export class RegistryService {
     };
   }
 
-  names(): Promise<MutableResult> {
-    return this.cache.get(this.spec('names'));
+  names(options: GetOptions = {}): Promise<MutableResult> {
+    return this.cache.get(this.spec('names'), options);
   }
 
-  versions(): Promise<MutableResult> {
-    return this.cache.get(this.spec('versions'));
+  versions(options: GetOptions = {}): Promise<MutableResult> {
+    return this.cache.get(this.spec('versions'), options);
   }
 
-  package(name: string, options: { force?: boolean } = {}): Promise<MutableResult> {
+  package(name: string, options: GetOptions = {}): Promise<MutableResult> {
     return this.cache.get(this.spec('package', name), options);
   }
 
@@ -157,12 +157,12 @@ export class RegistryService {
    * Checksums of a release, fetching or revalidating the record as its TTL says; if the
    * release is unknown, the record is refreshed once (it may have just been published).
    */
-  async release(name: string, version: string, options: { force?: boolean } = {}): Promise<ReleaseChecksums> {
+  async release(name: string, version: string, options: GetOptions = {}): Promise<ReleaseChecksums> {
     const first = await this.package(name, options);
     let found = await this.peekRelease(name, version);
     // Only a copy served from the TTL can be behind; a fresh or stale answer is the best there is.
     if (!found && first.state === 'HIT') {
-      await this.package(name, { force: true });
+      await this.package(name, { ...options, force: true });
       found = await this.peekRelease(name, version);
     }
     if (!found) throw new Problem('not_found', `${name} has no release ${version} in the registry`);

@@ -15,7 +15,7 @@ import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import type { ArtifactSpec } from './artifact-spec.js';
 import type { CachedCopy } from './cached-copy.js';
-import { stillRunningAfter } from './client-deadline.js';
+import { stillRunningAfter, type ClientDeadline } from './client-deadline.js';
 import { upstreamBase } from './provenance.js';
 import type { RegistryService } from './registry-service.js';
 import type { ResponseSink } from './response-sink.js';
@@ -83,13 +83,13 @@ export class ReleaseArtifacts {
    * have switched to and back) is only served once the current key's record vouches for it.
    * With no such record stored, it is fetched (online) or the tarball is not served.
    */
-  async storedTarball(name: string, version: string): Promise<CacheEntry | undefined> {
+  async storedTarball(name: string, version: string, deadline?: ClientDeadline): Promise<CacheEntry | undefined> {
     const entry = this.index.get(keys.tarball(name, version));
     if (!entry) return undefined;
     let known = await this.registry.peekRelease(name, version);
     if (!known && this.upstream.enabled) {
       // No record verified under the current key (or it lacks the release): get one as its TTL says.
-      await this.registry.package(name).catch(() => undefined);
+      await this.registry.package(name, { deadline }).catch(() => undefined);
       known = await this.registry.peekRelease(name, version);
     }
     const trust = this.registry.fingerprint;
@@ -129,10 +129,10 @@ export class ReleaseArtifacts {
   }
 
   /** The spec with the registry checksums it must match (fetching the record as needed). */
-  private async verifiedTarballSpec(name: string, version: string): Promise<ArtifactSpec> {
+  private async verifiedTarballSpec(name: string, version: string, deadline?: ClientDeadline): Promise<ArtifactSpec> {
     const spec = this.tarballSpec(name, version);
-    spec.checksums = await this.registry.release(name, version);
-    spec.refreshChecksums = () => this.registry.release(name, version, { force: true });
+    spec.checksums = await this.registry.release(name, version, { deadline });
+    spec.refreshChecksums = () => this.registry.release(name, version, { force: true, deadline });
     return spec;
   }
 
@@ -142,10 +142,10 @@ export class ReleaseArtifacts {
    */
   async findTarball(name: string, version: string, sink: ResponseSink): Promise<CachedCopy | undefined> {
     const key = keys.tarball(name, version);
-    const entry = await this.storedTarball(name, version);
+    const entry = await this.storedTarball(name, version, sink.deadline);
     if (entry && (await this.artifacts.hasLocalCopy(key))) return { key, entry, state: 'HIT' };
     if (!this.upstream.enabled) throw this.offline(key);
-    return this.artifacts.fetch(await this.verifiedTarballSpec(name, version), sink);
+    return this.artifacts.fetch(await this.verifiedTarballSpec(name, version, sink.deadline), sink);
   }
 
   /** The copy of docs a client gets: the stored one (see docsCopy) if they came from the current upstream, else a download. */

@@ -3,6 +3,7 @@
 // an array). The sink decides nothing: the transfer says when the head may go out, which
 // chunks follow, and whether it ends whole or is refused.
 import type { Problem } from '../core/problem.js';
+import type { ClientDeadline } from './client-deadline.js';
 
 /** The head of a response streamed live: what the client can know before the body is in. */
 export interface ResponseHead {
@@ -17,6 +18,8 @@ export interface ResponseHead {
 }
 
 export interface ResponseSink {
+  /** When the client stops waiting for the upstream (see client-deadline.ts). */
+  readonly deadline: ClientDeadline;
   /** The client is still there to take a body: not gone, not answered some other way. */
   readonly open: boolean;
   /** The head went out: from now on a refusal can only cut the client off. */

@@ -16,7 +16,14 @@ import { describeKey } from '../store/keys.js';
 import { problemKindOf, UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
 import { headerValue } from './api-types.js';
 import type { CachedCopy } from './cached-copy.js';
-import { stillRunningAfter, withinClientDeadline } from './client-deadline.js';
+import { stillRunningAfter, withinClientDeadline, type ClientDeadline } from './client-deadline.js';
+
+export interface GetOptions {
+  /** Revalidate now, whatever the TTL says. */
+  force?: boolean;
+  /** The waiting client's deadline, for a fetch with nothing stored to fall back on. */
+  deadline?: ClientDeadline;
+}
 
 export interface MutableSpec {
   key: string;
@@ -78,7 +85,7 @@ export class RevalidatingCache {
     return this.flights.settle();
   }
 
-  async get(spec: MutableSpec, options: { force?: boolean } = {}): Promise<MutableResult> {
+  async get(spec: MutableSpec, options: GetOptions = {}): Promise<MutableResult> {
     let entry = this.index.get(spec.key);
     // Shared storage: the index lists the whole bucket, local copies come in on demand.
     if (this.storage.shared && (!entry || (await this.store.size(spec.key)) === undefined)) entry = (await this.restore(spec)) ?? entry;
@@ -101,7 +108,7 @@ export class RevalidatingCache {
     // Its outcome is stored even when no client waits for it any more.
     const pending = this.flights.run(spec.key, () => this.refresh(spec, entry, foreign));
     // Nothing stored to fall back on: as long as the client can wait, then a 504 saying why.
-    if (!entry || options.force) return withinClientDeadline(pending, spec.label ?? spec.key);
+    if (!entry || options.force) return withinClientDeadline(pending, spec.label ?? spec.key, options.deadline);
     // A stored copy: the upstream gets the revalidation budget, then the copy is served and
     // the revalidation finishes in the background (stale-while-revalidate).
     const budget = this.upstream.revalidateBudgetMs;

@@ -21,7 +21,7 @@ import { API_TYPES, isApiType, keptApiHeaders, variantOf } from '../mirror/api-t
 import { upstreamBase } from '../mirror/provenance.js';
 import { VerificationError, type MutableSpec } from '../mirror/revalidating-cache.js';
 import type { RepositoryDeps } from './repository-routes.js';
-import type { RouteKit } from './route-kit.js';
+import { clientDeadlineOf, type RouteKit } from './route-kit.js';
 
 /** What the API routes need of the repository routes' dependencies. */
 export type ApiDeps = Omit<RepositoryDeps, 'releases'>;
@@ -47,7 +47,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps, kit: Rout
       label: version === undefined ? `package ${name}` : `release ${name} ${version}`,
       keep: (headers) => keptApiHeaders(headers, contentType),
     };
-    await kit.serveCached(req, res, () => deps.mutable.get(spec), {
+    await kit.serveCached(req, res, () => deps.mutable.get(spec, { deadline: clientDeadlineOf(req) }), {
       kind: 'api',
       contentType,
       cacheControl: `public, max-age=${deps.config().registryTtlSeconds}`,

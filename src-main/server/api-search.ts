@@ -14,6 +14,7 @@ import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.
 import { API_TYPES, apiAnswerHeaders, headerValue, isApiType, type ApiVariant } from '../mirror/api-types.js';
 import { searchCatalog, type CatalogSearchDeps } from '../control/catalog-search.js';
 import { withinClientDeadline } from '../mirror/client-deadline.js';
+import { clientDeadlineOf } from './route-kit.js';
 
 export const SEARCH_TTL_MS = 60_000;
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
@@ -78,7 +79,7 @@ export class ApiSearch {
 
     let answer: Answer;
     try {
-      answer = await withinClientDeadline(this.ask(shared, rawQuery, variant, credentials), 'the package search');
+      answer = await withinClientDeadline(this.ask(shared, rawQuery, variant, credentials), 'the package search', clientDeadlineOf(req));
     } catch (error) {
       const reason = offlineReason(error);
       if (reason === undefined) throw error instanceof UpstreamError ? new Problem('upstream_failed', `package search: ${error.message}`) : error;

@@ -1,4 +1,5 @@
 // The one ResponseSink over HTTP: a download streamed live to the client that asked for it.
+import type { ClientDeadline } from '../mirror/client-deadline.js';
 import type { ServerResponse } from 'node:http';
 import type { ResponseHead, ResponseSink } from '../mirror/response-sink.js';
 import { drained } from '../store/blob-store.js';
@@ -13,7 +14,10 @@ export class HttpSink implements ResponseSink {
   /** Ended or aborted: nothing more goes to this client. */
   private done = false;
 
-  constructor(private readonly res: ServerResponse) {
+  constructor(
+    private readonly res: ServerResponse,
+    readonly deadline: ClientDeadline = undefined,
+  ) {
     res.once('close', () => (this.closed = true));
   }
 

@@ -19,7 +19,7 @@ import { upstreamBase } from '../mirror/provenance.js';
 import type { ReleaseArtifacts } from '../mirror/release-artifacts.js';
 import type { RegistryService } from '../mirror/registry-service.js';
 import { VerificationError, type RevalidatingCache } from '../mirror/revalidating-cache.js';
-import { createRouteKit, type RouteKit } from './route-kit.js';
+import { clientDeadlineOf, createRouteKit, type RouteKit } from './route-kit.js';
 
 export interface RepositoryDeps {
   config: () => Config;
@@ -51,11 +51,11 @@ export function registerRepositoryRoutes(app: FastifyInstance, deps: RepositoryD
 /** /names, /versions and /packages/NAME: signed records, verified by the registry service. */
 function registerRegistryRoutes(kit: RouteKit, { registry, config }: RepositoryDeps): void {
   const how = () => ({ kind: 'registry', contentType: OCTET, cacheControl: `public, max-age=${config().registryTtlSeconds}` });
-  kit.get('/names', (req, res) => kit.serveCached(req, res, () => registry.names(), how()));
-  kit.get('/versions', (req, res) => kit.serveCached(req, res, () => registry.versions(), how()));
+  kit.get('/names', (req, res) => kit.serveCached(req, res, () => registry.names({ deadline: clientDeadlineOf(req) }), how()));
+  kit.get('/versions', (req, res) => kit.serveCached(req, res, () => registry.versions({ deadline: clientDeadlineOf(req) }), how()));
   kit.get('/packages/:name', async (req, res, { name }) => {
     if (!isPackageName(name!)) throw new Problem('not_found', `"${name}" is not a Hex package name`);
-    await kit.serveCached(req, res, () => registry.package(name!), how());
+    await kit.serveCached(req, res, () => registry.package(name!, { deadline: clientDeadlineOf(req) }), how());
   });
 }
 
@@ -85,7 +85,10 @@ function registerUpstreamFileRoutes(kit: RouteKit, { mutable, config }: Reposito
     kit.serveCached(
       req,
       res,
-      () => mutable.get(kit.mutableSpec(keys.publicKey(), 'public_key', upstreamBase('public_key', config().upstream), '/public_key', verifyPublicKey)),
+      () =>
+        mutable.get(kit.mutableSpec(keys.publicKey(), 'public_key', upstreamBase('public_key', config().upstream), '/public_key', verifyPublicKey), {
+          deadline: clientDeadlineOf(req),
+        }),
       {
         kind: 'public_key',
         contentType: 'text/plain; charset=utf-8',
@@ -99,7 +102,7 @@ function registerUpstreamFileRoutes(kit: RouteKit, { mutable, config }: Reposito
     if (!safeSegments(segments)) throw new Problem('not_found', `"/installs/${params['*']}" is not an installs path`);
     const key = keys.installs(segments);
     const spec = () => kit.mutableSpec(key, 'installs', upstreamBase('installs', config().upstream), `/installs/${segments.join('/')}`, () => undefined);
-    await kit.serveCached(req, res, () => mutable.get(spec()), {
+    await kit.serveCached(req, res, () => mutable.get(spec(), { deadline: clientDeadlineOf(req) }), {
       kind: 'installs',
       contentType: key.endsWith('.csv') ? 'text/csv' : OCTET,
       cacheControl: `public, max-age=${config().registryTtlSeconds}`,

@@ -9,7 +9,7 @@ import { Problem } from '../core/problem.js';
 import { HttpSink } from './http-sink.js';
 import { sendError } from './respond.js';
 import type { CachedCopy } from '../mirror/cached-copy.js';
-import { withClientDeadline } from '../mirror/client-deadline.js';
+import type { ClientDeadline } from '../mirror/client-deadline.js';
 import { ARTIFACT_SERVING, type ReleaseArtifacts } from '../mirror/release-artifacts.js';
 import type { MutableSpec } from '../mirror/revalidating-cache.js';
 import { serveCached, type ServeDeps, type Serving } from './serve-cached.js';
@@ -34,6 +34,14 @@ export interface RouteKit {
 /** Registry bodies, API answers and installs files are small; this bounds a hostile one. */
 const SMALL_MAX = 64 * 1024 * 1024;
 
+/** Each routed request's deadline, set as it arrives (see client-deadline.ts). */
+const deadlines = new WeakMap<IncomingMessage, number>();
+
+/** When the client of `req` stops waiting for the upstream: its routed request's deadline. */
+export function clientDeadlineOf(req: IncomingMessage): ClientDeadline {
+  return deadlines.get(req);
+}
+
 export function createRouteKit(app: FastifyInstance, deps: RouteKitDeps): RouteKit {
   const { releases, log } = deps;
 
@@ -44,7 +52,8 @@ export function createRouteKit(app: FastifyInstance, deps: RouteKitDeps): RouteK
     const res = reply.raw;
     try {
       // However the upstream behaves, the client hears back before its own timeout.
-      await withClientDeadline(deps.config().upstream.missBudgetMs, () => handler(req, res, request.params as Record<string, string>));
+      deadlines.set(req, Date.now() + deps.config().upstream.missBudgetMs);
+      await handler(req, res, request.params as Record<string, string>);
     } catch (error) {
       if (!(error instanceof Problem)) log.error({ err: error, url: req.url }, 'unexpected error');
       sendError(res, error instanceof Problem ? error : new Problem('internal', 'internal error'));
@@ -56,7 +65,7 @@ export function createRouteKit(app: FastifyInstance, deps: RouteKitDeps): RouteK
     serveCached: (req, res, find, how) => serveCached(deps, req, res, find, how),
     serveRelease(req, res, what, name, version) {
       // The route edge is where a download meets HTTP: the caches only see the sink.
-      const sink = new HttpSink(res);
+      const sink = new HttpSink(res, clientDeadlineOf(req));
       const find = what === 'tarball' ? () => releases.findTarball(name, version, sink) : () => releases.findDocs(name, version, sink);
       return kit.serveCached(req, res, find, ARTIFACT_SERVING[what]);
     },
