@@ -13,6 +13,8 @@ export interface TraySnapshot {
   offline: boolean;
   /** null until the first upstream request. */
   reachable: boolean | null;
+  /** The last upstream attempt failed and requests are being retried: builds may be waiting. */
+  retrying: boolean;
   lastError?: string;
   /** Transfers and pre-warm jobs seen starting and not yet seen ending. */
   transfers: readonly string[];
@@ -30,6 +32,7 @@ export function snapshotOf(status: StatusResponse): TraySnapshot {
     url: status.url,
     offline: status.offline,
     reachable: status.upstream.reachable,
+    retrying: status.upstream.state === 'degraded',
     ...(status.upstream.lastError ? { lastError: status.upstream.lastError } : {}),
     transfers: [],
     jobs: [],
@@ -71,8 +74,8 @@ export function applyEvent(snapshot: TraySnapshot, event: ServerEvent): TraySnap
       return { ...snapshot, jobs: list, earlierJobs: earlier };
     }
     case 'health': {
-      const { enabled, reachable, lastError } = event.upstream;
-      const next: TraySnapshot = { ...snapshot, offline: !enabled, reachable };
+      const { enabled, reachable, lastError, state } = event.upstream;
+      const next: TraySnapshot = { ...snapshot, offline: !enabled, reachable, retrying: state === 'degraded' };
       if (lastError) next.lastError = lastError;
       return next;
     }
@@ -133,9 +136,9 @@ export function statusLine(snapshot: TraySnapshot): string {
       const parts = [];
       if (activeTransfers(snapshot)) parts.push(plural(activeTransfers(snapshot), 'download', 'downloads'));
       if (activeJobs(snapshot)) parts.push(plural(activeJobs(snapshot), 'pre-warm job', 'pre-warm jobs'));
-      return `Busy: ${parts.join(', ')}`;
+      return `${snapshot.retrying ? 'Upstream not answering, retrying · ' : 'Busy: '}${parts.join(', ')}`;
     }
     case 'running':
-      return `Running at ${snapshot.url}`;
+      return snapshot.retrying ? 'Upstream not answering, retrying' : `Running at ${snapshot.url}`;
   }
 }

@@ -42,7 +42,7 @@ export function status(
 export function health(overrides: Partial<UpstreamHealthView> = {}): UpstreamHealthView {
   const view = { url: 'https://repo.hex.pm', enabled: true, reachable: true, ...overrides };
   const state = !view.enabled || view.reachable === false ? 'unreachable' : view.reachable ? 'reachable' : 'unknown';
-  return { state, ...view };
+  return { state, ...view } as UpstreamHealthView;
 }
 
 export const healthEvent = (overrides: Partial<UpstreamHealthView> = {}): ServerEvent => ({ type: 'health', upstream: health(overrides) });

@@ -65,6 +65,16 @@ describe('tray state kept current by events', () => {
     expect(trayStateOf(status(), [healthEvent({ reachable: false }), healthEvent({ reachable: true })])).toBe('running');
   });
 
+  it('says so while the upstream is retrying (degraded), before it is given up on', () => {
+    const retrying = [transferStarted('a'), healthEvent({ state: 'degraded', reachable: true })];
+    const snapshot = retrying.reduce(applyEvent, snapshotOf(status()));
+    expect(trayState(snapshot)).toBe('busy');
+    expect(statusLine(snapshot)).toBe('Upstream not answering, retrying · 1 download');
+    const settled = [transferEnded('a'), healthEvent({ reachable: true })].reduce(applyEvent, snapshot);
+    expect(statusLine(settled)).toBe(`Running at ${URL_4000}`);
+    expect(statusLine(applyEvent(settled, healthEvent({ state: 'degraded', reachable: true })))).toBe('Upstream not answering, retrying');
+  });
+
   it('going offline and online, by settings or health events', () => {
     expect(trayStateOf(status(), [settingsEvent(false)])).toBe('offline');
     expect(trayStateOf(status({ offline: true }), [settingsEvent(true)])).toBe('running');
