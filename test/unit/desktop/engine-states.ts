@@ -1,6 +1,7 @@
 // Engine states for the tray and notification tests: a status as GET /-/api/status gives it,
 // and the events the engine publishes (src-shared/contract.ts).
 import type { JobView, ServerEvent, StatusResponse, UpstreamHealthView } from '../../../src-shared/contract.js';
+import { freshCounters } from '../../../src-main/core/usage-counters.js';
 
 export const URL_4000 = 'http://127.0.0.1:4000';
 
@@ -19,19 +20,7 @@ export function status(
       reachable: overrides.reachable ?? null,
       ...(overrides.lastError ? { lastError: overrides.lastError } : {}),
     }),
-    counters: {
-      since: 0,
-      hits: 0,
-      misses: 0,
-      prewarmFetches: 0,
-      staleServes: 0,
-      bytesServed: 0,
-      bytesSaved: 0,
-      upstreamBytes: 0,
-      upstreamErrors: 0,
-      upstreamFailedAttempts: 0,
-      verificationFailures: 0,
-    },
+    counters: freshCounters(0),
     cache: { packages: 0, releases: 0, docs: 0, bytes: 0 },
     busy: { transfers: overrides.transfers ?? 0, jobs: overrides.jobs ?? 0 },
     storage: { writable: true },
