@@ -2,6 +2,7 @@
 // answers (queries.ts holds the reads). The event stream brings the same changes a moment
 // later; updating here too shows them at once, in the view that made them and every other.
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import type { DeleteResponse, JobView, PrewarmRequest, SettingsPatch, SettingsResponse, StatusResponse, VerifyReport } from '../../src-shared/contract';
 import { api } from '../api';
 import { useToast } from '../components/toasts';
@@ -27,17 +28,31 @@ export function useSaveSettings(callbacks: { onSuccess?: (data: SettingsResponse
  */
 export function useOfflineSwitch() {
   const toast = useToast();
+  const client = useQueryClient();
+  // What the user asked for, set in the click's own event so the switch moves at once (a
+  // controlled checkbox whose state waits for the mutation's observer snaps back first), and
+  // kept until the status says the same: no flicker back while it is saved.
+  const [asked, setAsked] = useState<boolean | undefined>(undefined);
   const save = useSaveSettings({
-    onSuccess: (data) => toast('ok', data.values.upstreamEnabled ? 'Online: the upstream is used again' : 'Offline mode on: only cached content is served'),
+    onSuccess: (data) => {
+      const offline = !data.values.upstreamEnabled;
+      client.setQueryData<StatusResponse>(keys.status, (status) => (status ? { ...status, offline } : status));
+      setAsked(undefined);
+      toast('ok', offline ? 'Offline mode on: only cached content is served' : 'Online: the upstream is used again');
+    },
+    onError: () => setAsked(undefined),
   });
   return {
     isPending: save.isPending,
     isError: save.isError,
     error: save.error,
     reset: save.reset,
-    mutate: (offline: boolean) => save.mutate({ upstreamEnabled: !offline }),
-    /** What a switch shows: the state asked for while it is being saved (so it moves at once), else the saved one. */
-    shown: (offline: boolean) => (save.isPending && save.variables?.upstreamEnabled !== undefined ? !save.variables.upstreamEnabled : offline),
+    mutate: (offline: boolean) => {
+      setAsked(offline);
+      save.mutate({ upstreamEnabled: !offline });
+    },
+    /** What a switch shows: the state asked for while it is being saved, else the saved one. */
+    shown: (offline: boolean) => asked ?? offline,
   };
 }
 
