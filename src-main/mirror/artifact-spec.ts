@@ -13,5 +13,11 @@ export interface ArtifactSpec {
   trust: string;
   /** Tarballs: the registry's checksums, and a way to refresh them once on a mismatch. */
   checksums?: ReleaseChecksums;
+  /**
+   * Tarballs of a package whose registry record is fetched alongside (a cold registry): the
+   * download starts at once, and the transfer waits for the checksums before its head goes out
+   * or its body is judged, so the first tarball costs one upstream round trip, not two.
+   */
+  checksumsArriving?: Promise<ReleaseChecksums>;
   refreshChecksums?: () => Promise<ReleaseChecksums | undefined>;
 }

@@ -137,6 +137,20 @@ export class ReleaseArtifacts {
   }
 
   /**
+   * A client's miss: the download starts at once and the registry record is fetched (or read)
+   * alongside; the transfer waits for its checksums before anything reaches the client.
+   */
+  private tarballSpecWithChecksumsArriving(name: string, version: string, deadline: ClientDeadline): ArtifactSpec {
+    const spec = this.tarballSpec(name, version);
+    const arriving = this.registry.release(name, version, { deadline });
+    // A download that fails first never asks for them; their failure must not go unhandled.
+    arriving.catch(() => undefined);
+    spec.checksumsArriving = arriving;
+    spec.refreshChecksums = () => this.registry.release(name, version, { force: true, deadline });
+    return spec;
+  }
+
+  /**
    * The copy of a tarball a client gets: the stored one if the registry vouches for it, else
    * a download (streamed to `sink`, resolving to nothing, or the stored result to serve).
    */
@@ -145,7 +159,12 @@ export class ReleaseArtifacts {
     const entry = await this.storedTarball(name, version, sink.deadline);
     if (entry && (await this.artifacts.hasLocalCopy(key))) return { key, entry, state: 'HIT' };
     if (!this.upstream.enabled) throw this.offline(key);
-    return this.artifacts.fetch(await this.verifiedTarballSpec(name, version, sink.deadline), sink);
+    // A cold registry (no record stored): both requests at once. Otherwise the record (stored,
+    // or revalidated within its budget) comes first, so an unknown release never costs a tarball request.
+    const spec = this.index.get(keys.package(name))
+      ? await this.verifiedTarballSpec(name, version, sink.deadline)
+      : this.tarballSpecWithChecksumsArriving(name, version, sink.deadline);
+    return this.artifacts.fetch(spec, sink);
   }
 
   /** The copy of docs a client gets: the stored one (see docsCopy) if they came from the current upstream, else a download. */

@@ -107,6 +107,8 @@ export class Transfer {
 
   /** Resolves to the stored entry, or undefined when the body was passed through without being kept. */
   async run(): Promise<CacheEntry | undefined> {
+    // A shared bucket's copy is judged by the checksums, so they must be in first.
+    if (this.deps.storage.shared) await this.checksumsIn();
     const restored = this.current ? undefined : await this.restore();
     if (restored) return restored;
     if (!this.current) this.announce();
@@ -137,6 +139,23 @@ export class Transfer {
       deps.log,
       (meta) => spec.kind !== 'tarball' || !spec.checksums?.outer || spec.checksums.outer === meta.sha256,
     );
+  }
+
+  /** Waits for checksums fetched alongside the download (see ArtifactSpec.checksumsArriving); their failure is the transfer's. */
+  private async checksumsIn(): Promise<void> {
+    const { spec } = this;
+    if (!spec.checksumsArriving) return;
+    try {
+      spec.checksums = await spec.checksumsArriving;
+    } catch (error) {
+      throw toProblem(error, spec.key);
+    }
+  }
+
+  /** The client's head once the checksums fetched alongside are in (see ArtifactSpec.checksumsArriving). */
+  private async headWithChecksums(): Promise<void> {
+    await this.checksumsIn();
+    this.head ??= this.liveHead();
   }
 
   /** Shows the transfer in the event stream, once: a revalidation only once there is a new body to download. */
@@ -239,6 +258,8 @@ export class Transfer {
       this.hash.update(chunk);
       if (this.gzip) await this.checkGzip((gzip) => gzip.update(chunk));
       if (this.spooling) await this.spool(chunk);
+      // Nothing goes to the client before the registry's checksums are in: its head carries them.
+      if (this.held && this.spec.checksumsArriving && !this.head) await this.headWithChecksums();
       if (this.held) await this.sendLive(this.held);
       this.held = chunk;
     }
@@ -272,6 +293,8 @@ export class Transfer {
     // (A storage that failed has reported itself, with its own reason.)
     if (!(error instanceof StorageError)) this.deps.store.health.failed(error);
     this.deps.metrics.storageWriteFailures.inc({ kind: this.spec.kind });
+    // Whether the client can still be streamed to depends on its head, which may wait for checksums fetched alongside.
+    if (this.sink && this.spec.checksumsArriving && !this.head) await this.headWithChecksums();
     if (!this.live()) throw notKept(this.deps.store, this.spec.key, error);
     this.deps.log.warn(
       { event: 'storage_failed', key: this.spec.key, error: messageOf(error) },
@@ -343,6 +366,8 @@ export class Transfer {
     const { spec } = this;
     await this.checkGzip((gzip) => gzip.finish());
     if (spec.kind !== 'tarball') return;
+    // A body of one chunk is all in before anything was sent: its head, too, waits for them.
+    if (spec.checksumsArriving) await this.headWithChecksums();
     if (await this.matches(spec.checksums, sha256)) return;
     // The release may have been replaced upstream (the edit window): refresh the record once.
     if (spec.refreshChecksums && (await this.matches(await spec.refreshChecksums().catch(() => undefined), sha256))) return;

@@ -161,14 +161,43 @@ describe('tarballs', () => {
     expect(upstream.countRequests('/packages/app')).toBe(1);
   });
 
-  it('404s an unknown release without asking for the tarball', async () => {
+  it('404s an unknown release without asking for the tarball, once the record is stored', async () => {
+    expect((await httpGet(mirror.url, '/packages/leaf')).status).toBe(200);
     const reply = await httpGet(mirror.url, '/tarballs/leaf-9.9.9.tar');
     expect(reply.status).toBe(404);
     expect(reply.body.toString()).toMatch(/no release 9\.9\.9/);
     expect(upstream.countRequests('/tarballs/')).toBe(0);
-    // The record was refreshed once before giving up (it may have just been published)... but
-    // only if it came from the cache; here it was fetched fresh, so once is enough.
-    expect(upstream.countRequests('/packages/leaf')).toBe(1);
+    // The stored record was refreshed once before giving up (it may have just been published).
+    expect(upstream.countRequests('/packages/leaf')).toBe(2);
+  });
+
+  it('with a cold registry asks for the record and the tarball at once, and serves nothing before the record vouches for it', async () => {
+    // The record is slow: a tarball request that waited for it would only start once it is in.
+    upstream.fault.latencyMs(1500, { path: '/packages/leaf' });
+    const pending = httpGet(mirror.url, '/tarballs/leaf-1.0.0.tar');
+    let recordPendingWhenTarballAsked: boolean | undefined;
+    for (let i = 0; i < 200 && recordPendingWhenTarballAsked === undefined; i++) {
+      if (upstream.countRequests('/tarballs/leaf-1.0.0.tar') > 0)
+        recordPendingWhenTarballAsked = upstream.requests.find((r) => r.path === '/packages/leaf')?.status === 0;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(recordPendingWhenTarballAsked).toBe(true);
+    const reply = await pending;
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-hexhub-cache']).toBe('MISS');
+    expect(reply.headers.etag).toBe(`"${repo.release('leaf', '1.0.0')!.outerChecksum}"`);
+    expect(reply.body.equals(repo.release('leaf', '1.0.0')!.bytes)).toBe(true);
+    upstream.fault.clear();
+
+    // A tampered tarball fetched alongside its record is refused with the reason, never served.
+    upstream.fault.corruptTarball({ path: '/tarballs/leaf-1.1.0-rc.1' });
+    await mirror.engine.control.deletePackage('leaf');
+    const refused = await httpGet(mirror.url, '/tarballs/leaf-1.1.0-rc.1+build.7.tar');
+    expect(refused.status).toBe(502);
+    expect(refused.body.toString()).toMatch(/does not match the registry checksum/);
+    // An unknown release with a cold registry: the tarball was asked for alongside, and the answer is the same 404.
+    await mirror.engine.control.deletePackage('leaf');
+    expect((await httpGet(mirror.url, '/tarballs/leaf-9.9.9.tar')).status).toBe(404);
   });
 
   it('picks up a release published after the record was cached (refresh once on unknown release)', async () => {
