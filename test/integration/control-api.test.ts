@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, createApiClient, type ApiClient } from '../../src-shared/api-client.js';
-import type { Control } from '../../src-shared/control.js';
+import { CONTROL_CALLS, CONTROL_ROUTES, type Control } from '../../src-shared/control.js';
 import { API_PREFIX, TOKEN_HEADER, type JobView, type ServerEvent } from '../../src-shared/contract.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { FixtureRepo } from '../support/hex-fixtures.js';
@@ -72,6 +72,26 @@ afterEach(async () => {
 });
 
 describe('access control', () => {
+  it('refuses every control call without a credential, the new ones included (only POST /proof needs none)', async () => {
+    const refused: Record<string, number> = {};
+    for (const call of CONTROL_CALLS) {
+      const [method, path] = CONTROL_ROUTES[call].route.split(' ') as [string, string];
+      if (path === '/proof') continue;
+      const body = method === 'GET' || method === 'DELETE' ? undefined : '{}';
+      const reply = await fetch(`${mirror.url}${API_PREFIX}${path.replace(/:\w+/g, 'x')}`, { method, body, headers: { 'content-type': 'application/json' } });
+      refused[`${method} ${path}`] = reply.status;
+    }
+    expect(
+      Object.values(refused).every((status) => status === 401),
+      JSON.stringify(refused),
+    ).toBe(true);
+    expect(Object.keys(refused)).toEqual(
+      expect.arrayContaining(['GET /activity', 'GET /disk/cap-preview', 'POST /counters/reset', 'POST /jobs/:id/retry', 'DELETE /jobs']),
+    );
+    expect((await api.status()).counters.since).toBeGreaterThan(0);
+    expect(await api.jobs()).toEqual([]);
+  });
+
   it('keeps the token in the data dir, readable by the owner only', async () => {
     const file = join(mirror.dataDir, 'token');
     expect((await readFile(file, 'utf8')).trim()).toBe(mirror.engine.token);
