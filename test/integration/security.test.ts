@@ -470,16 +470,23 @@ describe('registry bombs', () => {
 });
 
 describe('the data dir', () => {
-  it('is 0700, and the token, settings, index, counters and lock are 0600 (setup backups: setup.test.ts; the activity log: dashboard-numbers.test.ts)', async () => {
+  it('is 0700, and the token, settings, index, counters, activity log, job history and lock are 0600 (setup backups: setup.test.ts)', async () => {
     const dataDir = await tempDir();
     chmodSync(dataDir, 0o755);
     const mirror = await mirrorOn({}, dataDir);
-    await apiOf(mirror).updateSettings({ registryTtlSeconds: 120 });
+    const api = apiOf(mirror);
+    await api.updateSettings({ registryTtlSeconds: 120 });
     await httpGet(mirror.url, '/packages/jason');
+    // A pre-warm writes the job history (a lock file's text can name private repositories) and the activity log.
+    const job = await api.startPrewarm({ packages: ['jason'] });
+    for (let i = 0; i < 200 && ['resolving', 'running'].includes((await api.job(job.id)).state); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && !(existsSync(join(dataDir, 'jobs.json')) && existsSync(join(dataDir, 'activity.jsonl'))); i++)
+      await new Promise((r) => setTimeout(r, 25));
     await mirror.engine.index.flush();
     const mode = (path: string) => (statSync(join(dataDir, path)).mode & 0o777).toString(8);
     expect(mode('.')).toBe('700');
-    for (const file of ['token', 'settings.json', 'index.json', 'counters.json', 'hexhub.lock']) expect(mode(file), file).toBe('600');
+    for (const file of ['token', 'settings.json', 'index.json', 'counters.json', 'activity.jsonl', 'jobs.json', 'hexhub.lock'])
+      expect(mode(file), file).toBe('600');
   });
 
   it.runIf(canActAsOthers())('is refused when another user owns it', async () => {
