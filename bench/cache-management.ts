@@ -2,7 +2,8 @@
 //   prewarm  a 150-package mix.lock against an upstream 50 ms away, with the default
 //            concurrency, against the same set fetched one at a time, and against the ideal
 //            (requests × latency ÷ concurrency + bytes ÷ bandwidth);
-//   catalog  GET /-/api/cache pages over 20,000 packages / 200,000 releases (search, sorts, deep pages).
+//   catalog  GET /-/api/cache pages over 20,000 packages / 200,000 releases (search, sorts, deep pages);
+//            its synthetic data dir (writeSyntheticCache) is also bench/index-scale.ts's.
 // Both run the real built `hexhub` process (test/support/cli.ts).
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ import { startFakeUpstream } from '../test/support/fake-upstream.js';
 import { FixtureRepo } from '../test/support/hex-fixtures.js';
 import { httpGet } from '../test/support/http.js';
 import { API_PREFIX, TOKEN_HEADER } from '../src-shared/contract.js';
+import type { CacheEntry } from '../src-main/store/cache-index.js';
+import { writeIndexFile } from '../src-main/store/index-journal.js';
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -117,27 +120,40 @@ export interface CatalogFigures {
   pass: boolean;
 }
 
-/** An index.json as the engine writes it; the objects are empty files (size 0), which keeps the data dir small. */
-async function writeSyntheticCache(dataDir: string, packages: number, releasesPerPackage: number): Promise<void> {
-  const entries: Record<string, unknown> = {};
+/**
+ * A data dir's index as the engine writes it (index.jsonl, through the engine's own writer) and
+ * the objects it lists, as empty files (size 0, which keeps the data dir small). Start-up
+ * reconciliation keeps only entries whose file exists. Returns the keys.
+ */
+export async function writeSyntheticCache(dataDir: string, packages: number, releasesPerPackage: number): Promise<string[]> {
+  const entries: [string, CacheEntry][] = [];
   const now = Date.now();
   for (let p = 0; p < packages; p++) {
     const name = `pkg${p.toString(36)}_${p}`;
     for (let r = 0; r < releasesPerPackage; r++) {
-      entries[`tarballs/${name}-1.${r}.0.tar`] = {
-        kind: 'tarball',
-        package: name,
-        version: `1.${r}.0`,
-        size: 0,
-        sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
-        fetchedAt: now - ((p * 7919 + r) % 1_000_000),
-        validatedAt: now,
-        lastUsedAt: now - ((p * 104729 + r) % 1_000_000),
-        hits: (p * 31 + r) % 1000,
-      };
+      entries.push([
+        `tarballs/${name}-1.${r}.0.tar`,
+        {
+          kind: 'tarball',
+          package: name,
+          version: `1.${r}.0`,
+          size: 0,
+          sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+          // What a verified tarball records: the upstream signing key's fingerprint.
+          trust: 'SHA256:SrLuXInhYTXrqkDSBv3ZZG2b0tPbLYUQiWiRnQkgIno',
+          fetchedAt: now - ((p * 7919 + r) % 1_000_000),
+          validatedAt: now,
+          lastUsedAt: now - ((p * 104729 + r) % 1_000_000),
+          hits: (p * 31 + r) % 1000,
+        },
+      ]);
     }
   }
-  await writeFile(join(dataDir, 'index.json'), JSON.stringify({ schema: 1, entries }));
+  await writeIndexFile(dataDir, entries);
+  const keys = entries.map(([key]) => key);
+  await mkdir(join(dataDir, 'cache/tarballs'), { recursive: true });
+  for (let i = 0; i < keys.length; i += 500) await Promise.all(keys.slice(i, i + 500).map((k) => writeFile(join(dataDir, 'cache', k), '')));
+  return keys;
 }
 
 export async function benchCatalog(options: { packages?: number; releasesPerPackage?: number; requests?: number } = {}): Promise<CatalogFigures> {
@@ -147,11 +163,6 @@ export async function benchCatalog(options: { packages?: number; releasesPerPack
   const dataDir = await mkdtemp(join(tmpdir(), 'hexhub-bench-catalog-'));
   log(`catalog: writing a synthetic index of ${packages} packages / ${packages * releasesPerPackage} releases`);
   await writeSyntheticCache(dataDir, packages, releasesPerPackage);
-  // Reconciliation at start keeps only entries whose file exists.
-  await mkdir(join(dataDir, 'cache/tarballs'), { recursive: true });
-  const index = JSON.parse(await readFile(join(dataDir, 'index.json'), 'utf8')) as { entries: Record<string, unknown> };
-  const keys = Object.keys(index.entries);
-  for (let i = 0; i < keys.length; i += 500) await Promise.all(keys.slice(i, i + 500).map((k) => writeFile(join(dataDir, 'cache', k), '')));
   const server = await serve(['--port', '0', '--data-dir', dataDir], { UPSTREAM_ENABLED: 'false', HEXHUB_LOG_LEVEL: 'warn' });
   try {
     const token = (await readFile(join(dataDir, 'token'), 'utf8')).trim();

@@ -13,6 +13,37 @@ const require = createRequire(import.meta.url);
 const Queue = require('autocannon/lib/pipelinedRequestsQueue.js') as { prototype: { addBody(data: unknown): void } };
 Queue.prototype.addBody = () => undefined;
 
+// autocannon builds every request's bytes again for every connection (setRequests rebuilds
+// the whole list), inside the timed run: with thousands of paths (the large-working-set
+// phase walks 60,000) that is seconds of the load generator's CPU per round. The request
+// objects are shared by all connections here (runLoad), so one build serves them all: those
+// already built are skipped -- again for every target alike.
+interface BuiltRequest {
+  requestBuffer?: Buffer;
+  setupRequest?: unknown;
+}
+const Iterator = require('autocannon/lib/requestIterator.js') as {
+  prototype: {
+    requests: BuiltRequest[];
+    currentRequest: BuiltRequest;
+    currentRequestIndex: number;
+    resetted: boolean;
+    rebuildRequest(): unknown;
+    setRequests(requests: BuiltRequest[] | undefined): void;
+  };
+};
+Iterator.prototype.setRequests = function (requests) {
+  this.resetted = false;
+  this.requests = requests ?? [{}];
+  this.currentRequestIndex = 0;
+  for (const request of this.requests) {
+    if (request.requestBuffer || typeof request.setupRequest === 'function') continue;
+    this.currentRequest = request;
+    this.rebuildRequest();
+  }
+  this.currentRequest = this.requests[0]!;
+};
+
 export interface LoadRun {
   requests: number;
   bytes: number;
@@ -44,16 +75,16 @@ export interface LoadResult {
 export async function runLoad(url: string, paths: string[], connections: number, durationSec: number): Promise<LoadRun> {
   let clients = 0;
   const latencies: number[] = [];
+  const requests = paths.map((path) => ({ method: 'GET', path }));
   const instance = autocannon({
     url,
     connections,
     duration: durationSec,
     timeout: 30,
-    requests: paths.map((path) => ({ method: 'GET', path })),
+    requests,
     setupClient: (client) => {
-      const offset = Math.floor(((clients++ % connections) * paths.length) / connections);
-      const rotated = [...paths.slice(offset), ...paths.slice(0, offset)];
-      client.setRequests(rotated.map((path) => ({ method: 'GET', path })));
+      const offset = Math.floor(((clients++ % connections) * requests.length) / connections);
+      client.setRequests([...requests.slice(offset), ...requests.slice(0, offset)]);
     },
   });
   instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));

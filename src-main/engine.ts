@@ -120,6 +120,7 @@ export function createEngine(initial: Config, options: EngineOptions = {}): Engi
       mirror.jobs.cancelAll();
       await Promise.all([server?.close(), mirror.artifacts.settle(), mirror.mutable.settle(), mirror.scrubber.stop(), mirror.jobs.settle()]);
       mirror.upstream.close();
+      mirror.store.close();
       await reconciled;
       await mirror.index.flush();
       await Promise.all([mirror.counters.flush(), mirror.activity.flush()]);

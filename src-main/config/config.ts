@@ -55,6 +55,8 @@ export interface Config {
   scrub: { intervalSeconds: number; bytesPerSecond: number };
   /** Docs older than this are revalidated with the upstream (authors may replace them). */
   docsTtlSeconds: number;
+  /** Memory for popular small objects (see store/hot-cache.ts). */
+  hotCacheBytes: number;
   upstream: UpstreamConfig;
   /** Settings fixed by an environment variable, which the settings API may not change. */
   fixedByEnv: Partial<Record<SettingName, string>>;
@@ -342,6 +344,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       intervalSeconds: field('HEXHUB_SCRUB_INTERVAL', read(env, 'HEXHUB_SCRUB_INTERVAL') ?? 24 * 3600, integer(0, 365 * 24 * 3600)),
       bytesPerSecond: field('HEXHUB_SCRUB_RATE', read(env, 'HEXHUB_SCRUB_RATE') ?? 8, integer(1, 10_000)) * 1024 * 1024,
     },
+    hotCacheBytes: field('HEXHUB_HOT_CACHE', read(env, 'HEXHUB_HOT_CACHE') ?? 64, integer(0, 4096)) * 1024 * 1024,
     upstream: {
       enabled: true,
       url: '',

@@ -125,7 +125,7 @@ export class CacheAdmin {
    */
   async quarantine(key: string, reason: string, batch: string): Promise<string | undefined> {
     this.index.delete(key);
-    this.store.hot.delete(key);
+    this.store.forget(key);
     this.log.warn({ event: 'verify_failed', key, reason }, 'stored object failed verification');
     if (reason === MISSING) return undefined;
     const target = join(this.dataDir, 'quarantine', batch, key);

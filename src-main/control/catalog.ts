@@ -47,7 +47,7 @@ export class Catalog {
   rebuild(): void {
     this.byPackage.clear();
     for (const kind of Object.keys(this.totals) as ObjectKind[]) this.totals[kind] = 0;
-    for (const [key, entry] of this.index.all()) this.add(key, entry);
+    for (const [key, entry] of this.index.each()) this.add(key, entry);
   }
 
   private add(key: string, entry: CacheEntry, previous?: CacheEntry): void {

@@ -93,6 +93,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['kind', 'outcome'] as const,
       registers: [registry],
     }),
+    indexBytesWritten: new Counter({
+      name: 'hexhub_index_bytes_written_total',
+      help: 'Bytes written to the cache index file (journal appends and compactions)',
+      registers: [registry],
+    }),
     upstreamLatency: new Histogram({
       name: 'hexhub_upstream_latency_seconds',
       help: 'Time from upstream request to response headers',

@@ -91,8 +91,10 @@ export function buildMirror(config: LiveConfig, options: BuildOptions = {}): Mir
   const activity = new ActivityLog(initial.dataDir, log);
   const counters = new CountersStore(initial.dataDir, metrics.usage, log, (values) => events.publish({ type: 'counters', counters: values }));
   const transfers = transferEvents(events, activity);
-  const store = new BlobStore(initial.dataDir);
-  const index = new CacheIndex(initial.dataDir, log, undefined, (error) => store.health.failed(error));
+  const store = new BlobStore(initial.dataDir, initial.hotCacheBytes);
+  const index = new CacheIndex(initial.dataDir, log, undefined, (error) => store.health.failed(error), {
+    onBytesWritten: (bytes) => metrics.indexBytesWritten.inc(bytes),
+  });
   const storage: ObjectStorage = initial.storage.kind === 's3' ? new S3Storage(initial.storage, store, log) : new FsStorage(store);
   const upstream = new UpstreamClient(initial.upstream, log, metrics);
   const mutable = new RevalidatingCache(store, storage, index, upstream, log, metrics, shutdown.signal);

@@ -34,6 +34,8 @@ export class RegistryService {
   /** The current key's fingerprint: what every stored record and tarball is checked to be verified under. */
   private keyId: string;
   private readonly records = new Map<string, Map<string, ReleaseChecksums>>();
+  /** Who waits for a package's record fetched right now, told as soon as it is verified (see release). */
+  private readonly verifying = new Map<string, Set<(releases: Map<string, ReleaseChecksums>) => void>>();
 
   constructor(
     private upstream: UpstreamConfig,
@@ -82,6 +84,14 @@ export class RegistryService {
       onStored: (verified) => {
         const result = verified as VerifiedRecord;
         if (result.kind === 'package') this.remember(result.record);
+      },
+      onVerified: (verified) => {
+        const result = verified as VerifiedRecord;
+        if (result.kind !== 'package') return;
+        const waiters = this.verifying.get(result.record.name);
+        if (!waiters) return;
+        const releases = this.remember(result.record);
+        for (const waiter of waiters) waiter(releases);
       },
     };
   }
@@ -158,7 +168,15 @@ export class RegistryService {
    * release is unknown, the record is refreshed once (it may have just been published).
    */
   async release(name: string, version: string, options: GetOptions = {}): Promise<ReleaseChecksums> {
-    const first = await this.package(name, options);
+    const fetching = this.package(name, options);
+    // A fresh record's checksums are good as soon as it is verified: a download waiting for
+    // them (a cold registry's first tarball) need not also wait for the record to be stored.
+    const early = (await this.verifiedDuring(name, fetching))?.get(version);
+    if (early) {
+      fetching.catch(() => undefined);
+      return early;
+    }
+    const first = await fetching;
     let found = await this.peekRelease(name, version);
     // Only a copy served from the TTL can be behind; a fresh or stale answer is the best there is.
     if (!found && first.state === 'HIT') {
@@ -167,5 +185,24 @@ export class RegistryService {
     }
     if (!found) throw new Problem('not_found', `${name} has no release ${version} in the registry`);
     return found;
+  }
+
+  /** The releases of `name`'s record if a fresh copy is verified while `fetching` runs, else undefined once it settles. */
+  private verifiedDuring(name: string, fetching: Promise<unknown>): Promise<Map<string, ReleaseChecksums> | undefined> {
+    return new Promise((resolve) => {
+      let waiters = this.verifying.get(name);
+      if (!waiters) this.verifying.set(name, (waiters = new Set()));
+      const done = (releases?: Map<string, ReleaseChecksums>) => {
+        waiters.delete(waiter);
+        if (waiters.size === 0 && this.verifying.get(name) === waiters) this.verifying.delete(name);
+        resolve(releases);
+      };
+      const waiter = (releases: Map<string, ReleaseChecksums>) => done(releases);
+      waiters.add(waiter);
+      fetching.then(
+        () => done(),
+        () => done(),
+      );
+    });
   }
 }

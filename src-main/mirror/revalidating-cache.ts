@@ -48,6 +48,8 @@ export interface MutableSpec {
   verify(body: Buffer, headers: IncomingHttpHeaders): unknown;
   /** Called with what `verify` returned, once the body is stored. */
   onStored?(verified: unknown): void;
+  /** Called with what `verify` returned of a fresh upstream answer, as soon as it is verified (before it is stored). */
+  onVerified?(verified: unknown): void;
   /** Upstream headers kept with the stored copy and sent with it (API answers). */
   keep?(headers: IncomingHttpHeaders): Pick<CacheEntry, 'contentType' | 'lastModified' | 'hexMessage'>;
 }
@@ -105,6 +107,9 @@ export class RevalidatingCache {
     // health probe notices when it is back; the next request then revalidates.)
     if (entry && !options.force && this.upstream.unreachable)
       return this.stale(spec, entry, `upstream unreachable: ${this.upstream.health.lastError ?? 'no answer'}`);
+    // A forced refresh asks the upstream anew: a fetch already running may have produced the very
+    // answer being doubted (a record verified and handed out before it was stored), so it is not joined.
+    if (options.force) await this.flights.get(spec.key)?.catch(() => undefined);
     // Its outcome is stored even when no client waits for it any more.
     const pending = this.flights.run(spec.key, () => this.refresh(spec, entry, foreign));
     // Nothing stored to fall back on: as long as the client can wait, then a 504 saying why.
@@ -205,6 +210,7 @@ export class RevalidatingCache {
       logFetch('rejected', { error: reason });
       throw new Problem('upstream_failed', `refused upstream ${spec.key}: ${reason}`);
     }
+    spec.onVerified?.(verified);
 
     const sha256 = createHash('sha256').update(response.body).digest('hex');
     const now = Date.now();

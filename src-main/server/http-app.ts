@@ -6,8 +6,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Metrics } from '../core/metrics.js';
 import { REPOSITORY_HEADERS } from './respond.js';
 
-/** Answers a request before routing, or returns false to let the app route it. */
-export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Answers a request before routing, or returns false to let the app route it. Having taken
+ * it, it may still hand it to `routed` later, as long as nothing was sent (a read that failed).
+ */
+export type FastPath = (req: IncomingMessage, res: ServerResponse, routed: Handler) => boolean;
 
 /**
  * Bounds on what one client can hold: a slow or hostile client (slowloris, piles of idle
@@ -58,7 +63,7 @@ export function createHttpApp(metrics: Metrics, fastPath?: FastPath, overrides: 
           connectionsCheckingInterval: limits.checkIntervalMs,
         },
         (req, res) => {
-          if (!fastPath?.(req, res)) handler(req, res);
+          if (!fastPath?.(req, res, handler)) handler(req, res);
         },
       );
       server.maxConnections = limits.maxConnections;

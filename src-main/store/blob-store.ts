@@ -3,10 +3,12 @@
 // leaves at most a stray temporary file, which start-up removes.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { mkdir, open, rename, rm, stat, readdir, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, opendir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { BufferPool } from './buffer-pool.js';
 import { HotCache } from './hot-cache.js';
+import { OpenFiles, type ReadDone } from './open-files.js';
 import { StorageHealth } from './storage-health.js';
 
 /** Resolves once a writer (a temporary file, a response) takes more, or is closed or failed. */
@@ -39,6 +41,9 @@ export class BlobStore {
   readonly hot: HotCache;
   /** Whether writes are working (a full disk turns caching off until they do again). */
   readonly health: StorageHealth;
+  /** Descriptors of recently read objects, and buffers to read them into (warm reads off the hot cache). */
+  private readonly files = new OpenFiles();
+  readonly buffers = new BufferPool();
 
   constructor(dataDir: string, hotCacheBytes = 64 * 1024 * 1024) {
     this.root = resolve(dataDir, 'cache');
@@ -80,7 +85,7 @@ export class BlobStore {
       this.health.failed(error);
       throw error;
     }
-    this.hot.delete(key);
+    this.forget(key);
     this.health.succeeded();
   }
 
@@ -101,6 +106,31 @@ export class BlobStore {
       throw error;
     });
     return temp.path;
+  }
+
+  /**
+   * Reads a whole object of `size` bytes into `into` through a kept descriptor (see
+   * open-files.ts); `done` gets an error if the file is missing or not of that size.
+   */
+  readWhole(key: string, size: number, into: Buffer, done: ReadDone): void {
+    let path: string;
+    try {
+      path = this.path(key);
+    } catch (error) {
+      return done(error as Error, 0);
+    }
+    this.files.readWhole(key, path, size, into, done);
+  }
+
+  /** Drops what is held in memory for `key` (its hot copy and descriptor): it was stored again, removed or moved. */
+  forget(key: string): void {
+    this.hot.delete(key);
+    this.files.retire(key);
+  }
+
+  /** Closes kept descriptors (the engine is stopping). */
+  close(): void {
+    this.files.clear();
   }
 
   open(key: string): Promise<FileHandle> {
@@ -132,7 +162,7 @@ export class BlobStore {
   }
 
   async remove(key: string): Promise<void> {
-    this.hot.delete(key);
+    this.forget(key);
     await rm(this.path(key), { force: true });
   }
 
@@ -140,11 +170,12 @@ export class BlobStore {
   async *list(dir = this.root): AsyncGenerator<string> {
     let entries;
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      // Read a few hundred names at a time: a folder of 200,000 tarballs read whole left ~40 MB of RSS behind.
+      entries = await opendir(dir, { bufferSize: 256 });
     } catch {
       return;
     }
-    for (const entry of entries) {
+    for await (const entry of entries) {
       const full = join(dir, entry.name);
       if (entry.isDirectory()) yield* this.list(full);
       else if (entry.isFile()) yield relative(this.root, full).split(sep).join('/');

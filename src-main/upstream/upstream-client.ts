@@ -9,7 +9,7 @@
 import { Agent as HttpAgent, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import got, { type Method, type Options as GotOptions, type PlainResponse, type Request as GotRequest } from 'got';
+import got, { type Got, type Method, type Options as GotOptions, type PlainResponse, type Request as GotRequest } from 'got';
 import type { Logger } from 'pino';
 import type { ProblemKind } from '../../src-shared/problems.js';
 import type { UpstreamConfig } from '../config/config.js';
@@ -141,15 +141,35 @@ export class UpstreamClient {
   private failuresInARow = 0;
   private readonly listeners = new Set<(health: UpstreamHealth) => void>();
   private readonly agents = { http: new HttpAgent(AGENT_OPTIONS), https: new HttpsAgent(AGENT_OPTIONS) };
+  /**
+   * got with what every upstream request shares, merged once (and again when the settings
+   * change) rather than for each request: on a cold miss that merge is time the client waits.
+   */
+  private got: Got;
 
   constructor(
     private config: UpstreamConfig,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.got = this.instance();
+  }
 
   updateConfig(config: UpstreamConfig): void {
     this.config = config;
+    this.got = this.instance();
+  }
+
+  private instance(): Got {
+    const t = this.config.timeoutMs;
+    return got.extend({
+      agent: this.agents,
+      decompress: false,
+      throwHttpErrors: false,
+      retry: { limit: 0 },
+      timeout: { lookup: t, connect: t, secureConnect: t, response: t, socket: t },
+      headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' },
+    });
   }
 
   get enabled(): boolean {
@@ -183,17 +203,13 @@ export class UpstreamClient {
     const tick = () => {
       if (this.health.reachable !== false || !this.config.enabled) return;
       const started = performance.now();
-      got(`${this.config.url}/names`, {
+      this.got(`${this.config.url}/names`, {
         method: 'HEAD',
-        agent: this.agents,
         // Any answer will do, a redirect included; never go elsewhere to get one.
         followRedirect: false,
-        throwHttpErrors: false,
-        retry: { limit: 0 },
         timeout: { request: this.config.timeoutMs },
-        headers: { 'user-agent': USER_AGENT },
       }).then(
-        (response) => response.statusCode < 500 && this.recordHealth(true, undefined, Math.round(performance.now() - started)),
+        (response: PlainResponse) => response.statusCode < 500 && this.recordHealth(true, undefined, Math.round(performance.now() - started)),
         () => undefined,
       );
     };
@@ -258,17 +274,13 @@ export class UpstreamClient {
 
   /** One attempt: resolves once response headers arrive. */
   private attempt(url: string, options: OpenOptions): Promise<Attempt> {
-    const t = this.config.timeoutMs;
     const origin = new URL(url).origin;
     // A signal of its own per request: got keeps listening to the signal it is given even
     // after the body is done, and would then raise an error nobody handles.
     const controller = new AbortController();
     const onAbort = () => controller.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const request: GotRequest = got.stream(url, {
-      agent: this.agents,
-      decompress: false,
-      throwHttpErrors: false,
+    const request: GotRequest = this.got.stream(url, {
       // Another origin is never asked: the upstream (or whoever can answer for it) could point
       // the mirror at any host, internal ones included, and have the answer stored and served
       // back. The scheme counts too, so an https upstream is not downgraded to http. (got also
@@ -278,9 +290,7 @@ export class UpstreamClient {
         return REDIRECT_STATUSES.has(response.statusCode) && location !== undefined && redirectTarget(location, response.url)?.origin === origin;
       },
       maxRedirects: MAX_REDIRECTS,
-      retry: { limit: 0 },
-      timeout: { lookup: t, connect: t, secureConnect: t, response: t, socket: t },
-      headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...options.headers },
+      ...(options.headers ? { headers: options.headers } : {}),
       signal: controller.signal,
     });
     const unlink = () => options.signal?.removeEventListener('abort', onAbort);
@@ -485,21 +495,15 @@ export class UpstreamClient {
    */
   async passThrough(url: string, options: OpenOptions & { method: Method; body?: Readable | '' }): Promise<UpstreamResponse> {
     if (!this.config.enabled) throw new UpstreamError('offline', 'upstream is disabled (offline mode)');
-    const t = this.config.timeoutMs;
     const started = performance.now();
     // A signal of its own, as in attempt(): got keeps listening to the one it is given.
     const controller = new AbortController();
     const onAbort = () => controller.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const request: GotRequest = got.stream(url, {
+    const request: GotRequest = this.got.stream(url, {
       method: options.method,
-      agent: this.agents,
-      decompress: false,
-      throwHttpErrors: false,
       followRedirect: false,
-      retry: { limit: 0 },
-      timeout: { lookup: t, connect: t, secureConnect: t, response: t, socket: t },
-      headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...options.headers },
+      ...(options.headers ? { headers: options.headers } : {}),
       ...(options.body !== undefined ? { body: options.body } : {}),
       signal: controller.signal,
     });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertBuilt } from '../support/cli.js';
+import { readIndexEntries } from '../support/index-file.js';
 import { removeDir } from '../support/mirror.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/src-main/desktop/main.js', import.meta.url));
@@ -92,6 +93,6 @@ describe('the desktop main process', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(existsSync(join(dir, 'data/hexhub.lock'))).toBe(false);
-    expect(JSON.parse(await readFile(join(dir, 'data/index.json'), 'utf8'))).toHaveProperty('entries');
+    expect(await readIndexEntries(join(dir, 'data'))).toEqual({});
   });
 });

@@ -178,7 +178,7 @@ async function diskViolations(box: Sandbox, allow: { settings?: boolean } = {}):
   const problems: string[] = [];
   // The counters, the activity log and the job history are the engine's own, whatever it was sent.
   const topFiles = new Set([
-    'index.json',
+    'index.jsonl',
     'token',
     'hexhub.lock',
     'counters.json',
@@ -601,6 +601,7 @@ function fuzzRequests(port: number, token: string): fc.Arbitrary<FuzzRequest> {
     'index.html',
     'token',
     'index.json',
+    'index.jsonl',
     'settings.json',
   );
   const percentByte = fc.integer({ min: 0, max: 255 }).map((b) => `%${hex2(b)}`);

@@ -10,6 +10,7 @@ import { decodePackage, openSigned, loadPublicKey } from '../../src-main/hex/reg
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { FixtureRepo, testKeys } from '../support/hex-fixtures.js';
 import { httpGet } from '../support/http.js';
+import { readIndexEntries } from '../support/index-file.js';
 import { removeDir, startMirror, type TestMirror } from '../support/mirror.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -228,8 +229,8 @@ describe('tarballs', () => {
 
   it('refuses names that are not Hex names, and never reads outside the cache', async () => {
     for (const path of [
-      '/tarballs/..%2F..%2Findex.json',
-      '/tarballs/../index.json',
+      '/tarballs/..%2F..%2Findex.jsonl',
+      '/tarballs/../index.jsonl',
       '/tarballs/Leaf-1.0.0.tar',
       '/tarballs/leaf-1.0.tar',
       '/tarballs/leaf-1.0.0.tar%00',
@@ -237,7 +238,7 @@ describe('tarballs', () => {
       '/packages/%2e%2e',
       '/docs/leaf-1.0.0.tar',
       `/packages/${'a'.repeat(400)}`,
-      '/installs/../../index.json',
+      '/installs/../../index.jsonl',
       '/installs/.hidden',
     ]) {
       const reply = await httpGet(mirror.url, path);
@@ -316,9 +317,9 @@ describe('the index', () => {
   it('records what is cached, and is written in batches that survive a restart', async () => {
     await httpGet(mirror.url, '/tarballs/leaf-1.0.0.tar');
     await mirror.stop();
-    const index = JSON.parse(await readFile(join(mirror.dataDir, 'index.json'), 'utf8')) as { entries: Record<string, { sha256: string; kind: string }> };
-    expect(index.entries['tarballs/leaf-1.0.0.tar']?.sha256).toBe(repo.release('leaf', '1.0.0')!.outerChecksum);
-    expect(index.entries['registry/packages/leaf']?.kind).toBe('registry');
+    const entries = await readIndexEntries(mirror.dataDir);
+    expect(entries['tarballs/leaf-1.0.0.tar']?.sha256).toBe(repo.release('leaf', '1.0.0')!.outerChecksum);
+    expect(entries['registry/packages/leaf']?.kind).toBe('registry');
     expect(await readdir(join(mirror.dataDir, 'tmp'))).toEqual([]);
   });
 });

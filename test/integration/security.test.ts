@@ -485,7 +485,7 @@ describe('the data dir', () => {
     await mirror.engine.index.flush();
     const mode = (path: string) => (statSync(join(dataDir, path)).mode & 0o777).toString(8);
     expect(mode('.')).toBe('700');
-    for (const file of ['token', 'settings.json', 'index.json', 'counters.json', 'activity.jsonl', 'jobs.json', 'hexhub.lock'])
+    for (const file of ['token', 'settings.json', 'index.jsonl', 'counters.json', 'activity.jsonl', 'jobs.json', 'hexhub.lock'])
       expect(mode(file), file).toBe('600');
   });
 

@@ -11,6 +11,7 @@ import { publishSized } from '../support/sized-fixtures.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { FixtureRepo } from '../support/hex-fixtures.js';
 import { httpGet } from '../support/http.js';
+import { readIndexEntries } from '../support/index-file.js';
 import { removeDir, startMirror, type TestMirror } from '../support/mirror.js';
 import { canMountTmpfs, mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 
@@ -118,8 +119,7 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
     expect((await httpGet(mirror.url, '/tarballs/big-1.0.0.tar')).headers['x-hexhub-cache']).toBe('HIT');
     // The index write that failed meanwhile is retried; after a clean stop it lists everything.
     await mirror.stop();
-    const index = JSON.parse(await readFile(join(disk.dir, 'index.json'), 'utf8')) as { entries: Record<string, unknown> };
-    expect(Object.keys(index.entries)).toEqual(expect.arrayContaining([keys.tarball('big', '1.0.0'), keys.tarball('small', '1.0.0')]));
+    expect(Object.keys(await readIndexEntries(disk.dir))).toEqual(expect.arrayContaining([keys.tarball('big', '1.0.0'), keys.tarball('small', '1.0.0')]));
   });
 });
 

@@ -565,6 +565,13 @@ export class FixtureRepo {
   readonly publicKeyPem: string;
   private readonly store = new Map<string, Map<string, FixtureRelease>>();
   private clock = BASE_TIME;
+  /**
+   * Signed bodies by what they sign: repo.hex.pm serves its registry as signed static files,
+   * so a client's request costs it no RSA signature; signing per request (1.5-5 ms) would put
+   * that cost on every upstream answer the benchmark and the timing-sensitive tests measure.
+   * Keyed by the payload and the key, so any change to the repository signs anew.
+   */
+  private readonly signedBodies = new Map<string, Buffer>();
 
   constructor(options: FixtureRepoOptions = {}) {
     this.repository = options.repository ?? 'hexpm';
@@ -717,7 +724,16 @@ export class FixtureRepo {
   /** gzip(Signed(payload)) signed per `opts` (default: the repository key). */
   pack(payload: Uint8Array, opts: BodyOptions = {}): Buffer {
     if (opts.unsigned) return packSigned(payload);
-    return packSigned(payload, signPayload(payload, opts.privateKeyPem ?? this.privateKeyPem));
+    const privateKeyPem = opts.privateKeyPem ?? this.privateKeyPem;
+    const id = createHash('sha256').update(payload).update(privateKeyPem).digest('hex');
+    let body = this.signedBodies.get(id);
+    if (!body) {
+      body = packSigned(payload, signPayload(payload, privateKeyPem));
+      if (this.signedBodies.size >= 20_000) this.signedBodies.delete(this.signedBodies.keys().next().value!);
+      this.signedBodies.set(id, body);
+    }
+    // A copy: a test may damage what it is given.
+    return Buffer.from(body);
   }
 
   namesBody(opts: BodyOptions = {}): Buffer {
