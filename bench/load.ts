@@ -13,11 +13,12 @@ const require = createRequire(import.meta.url);
 const Queue = require('autocannon/lib/pipelinedRequestsQueue.js') as { prototype: { addBody(data: unknown): void } };
 Queue.prototype.addBody = () => undefined;
 
-// autocannon builds every request's bytes again for every connection (setRequests rebuilds
-// the whole list), inside the timed run: with thousands of paths (the large-working-set
-// phase walks 60,000) that is seconds of the load generator's CPU per round. The request
-// objects are shared by all connections here (runLoad), so one build serves them all: those
-// already built are skipped -- again for every target alike.
+// autocannon builds every request's bytes again for every connection, inside the timed run:
+// each connection deep-clones the options (their request list included) and builds all of it,
+// then setRequests rebuilds the list it is given. With thousands of paths (the large-working-set
+// phase walks 60,000) that was most of the load generator's CPU. So the options carry one
+// request only, the per-connection lists (setupClient) share their request objects, and
+// setRequests skips those already built -- for every target alike.
 interface BuiltRequest {
   requestBuffer?: Buffer;
   setupRequest?: unknown;
@@ -81,7 +82,7 @@ export async function runLoad(url: string, paths: string[], connections: number,
     connections,
     duration: durationSec,
     timeout: 30,
-    requests,
+    requests: requests.slice(0, 1),
     setupClient: (client) => {
       const offset = Math.floor(((clients++ % connections) * requests.length) / connections);
       client.setRequests([...requests.slice(offset), ...requests.slice(0, offset)]);
