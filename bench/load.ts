@@ -37,8 +37,10 @@ Iterator.prototype.setRequests = function (requests) {
   this.resetted = false;
   this.requests = requests ?? [{}];
   this.currentRequestIndex = 0;
-  for (const request of this.requests) {
-    if (request.requestBuffer || typeof request.setupRequest === 'function') continue;
+  for (const [i, request] of this.requests.entries()) {
+    // As autocannon does: dynamic requests are built when their turn comes, except the first.
+    const dynamic = typeof request.setupRequest === 'function';
+    if (dynamic ? i > 0 : request.requestBuffer) continue;
     this.currentRequest = request;
     this.rebuildRequest();
   }
