@@ -380,6 +380,8 @@ describe('one Control, in process and over HTTP', () => {
 
   it('answers and refuses in process as the API does', async () => {
     await httpGet(mirror.url, '/tarballs/plug-1.14.0.tar');
+    // The tarball may be answered before its registry record (fetched alongside) is stored: the two sides must see the same cache.
+    await expect.poll(() => mirror.engine.index.get('registry/packages/plug')).toBeDefined();
     const local = mirror.engine.control;
     const pairs: [string, (control: Control) => Promise<unknown>][] = [
       ['list', (c) => c.listCache({ sort: 'size' })],
