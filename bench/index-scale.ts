@@ -2,7 +2,9 @@
 // of 20,000 packages / 200,000 releases (bench/cache-management.ts's synthetic cache: index.jsonl
 // written by the engine's own writer, empty files), served by the real built `hexhub` process.
 //   a. start-up: from spawning `hexhub serve` to its listening line, median of 3 (each run is
-//      stopped with SIGTERM, which waits for the start-up reconciliation it began);
+//      stopped with SIGTERM, which waits for the start-up reconciliation it began). The mirror
+//      listens before it reads the index, and requests wait for it: so also the first answer,
+//      a /healthz sent the moment the line appears (from the spawn to its 200);
 //   b. idle RSS (VmRSS): once the process is idle after start-up (the background reconciliation,
 //      which stats every indexed file, is done), plus 2 s;
 //   c. bytes written to the index per 100 cold misses: 100 small releases of the fake upstream
@@ -37,7 +39,15 @@ export interface IndexScaleFigures {
   releases: number;
   /** index.jsonl as written (compact: one put record per release). */
   indexFileBytes: number;
-  startup: { runsMs: number[]; medianMs: number; targetMs: number; pass: boolean };
+  startup: {
+    runsMs: number[];
+    medianMs: number;
+    /** From the spawn to the 200 of a /healthz sent at the listening line (it waits for the index). */
+    firstAnswerRunsMs: number[];
+    firstAnswerMedianMs: number;
+    targetMs: number;
+    pass: boolean;
+  };
   idle: {
     rssBytes: number;
     /** VmRSS when the listening line came. */
@@ -122,14 +132,20 @@ export async function benchIndexScale(options: { packages?: number; releasesPerP
     const indexFileBytes = (await stat(indexFile)).size;
 
     const runsMs: number[] = [];
+    const firstAnswerRunsMs: number[] = [];
     let server: ServeProcess | undefined;
     let rssAtListeningBytes = 0;
     for (let run = 0; run < plan.startups; run++) {
       const started = performance.now();
       server = await serve(['--port', '0', '--data-dir', dataDir], env);
       runsMs.push(performance.now() - started);
+      const health = await httpGet(server.url, '/healthz');
+      if (health.status !== 200) throw new Error(`/healthz right after start-up answered ${health.status}`);
+      firstAnswerRunsMs.push(performance.now() - started);
       rssAtListeningBytes = (await memoryOf(server.child.pid!))?.rss ?? NaN;
-      log(`index: start-up ${run + 1}/${plan.startups}: ${fmt(runsMs.at(-1)!, 0)} ms to listening, RSS ${fmt(rssAtListeningBytes / MiB)} MiB`);
+      log(
+        `index: start-up ${run + 1}/${plan.startups}: ${fmt(runsMs.at(-1)!, 0)} ms to listening, ${fmt(firstAnswerRunsMs.at(-1)!, 0)} ms to the first answer, RSS ${fmt(rssAtListeningBytes / MiB)} MiB`,
+      );
       if (run < plan.startups - 1) await stop(server);
     }
     server = server!;
@@ -161,7 +177,14 @@ export async function benchIndexScale(options: { packages?: number; releasesPerP
         packages,
         releases,
         indexFileBytes,
-        startup: { runsMs: runsMs.map(Math.round), medianMs: Math.round(medianMs), targetMs: plan.targets.startupMs, pass: medianMs <= plan.targets.startupMs },
+        startup: {
+          runsMs: runsMs.map(Math.round),
+          medianMs: Math.round(medianMs),
+          firstAnswerRunsMs: firstAnswerRunsMs.map(Math.round),
+          firstAnswerMedianMs: Math.round(median(firstAnswerRunsMs)),
+          targetMs: plan.targets.startupMs,
+          pass: medianMs <= plan.targets.startupMs,
+        },
         idle: {
           rssBytes,
           rssAtListeningBytes,
@@ -197,7 +220,8 @@ export function indexScaleReport(r: IndexScaleFigures, noise: string): string[] 
     '',
     `11. Index at hex.pm's size  [${PF(r.pass)}]${noise}`,
     `  ${r.packages} packages / ${r.releases} releases; index.jsonl ${fmt(r.indexFileBytes / MiB)} MiB`,
-    `  a. start-up to listening: median ${fmt(startup.medianMs, 0)} ms (runs ${startup.runsMs.join(', ')} ms)  [${PF(startup.pass)}: ≤ ${startup.targetMs} ms]`,
+    `  a. start-up to listening: median ${fmt(startup.medianMs, 0)} ms (runs ${startup.runsMs.join(', ')} ms)  [${PF(startup.pass)}: ≤ ${startup.targetMs} ms]; ` +
+      `to the first answer (waits for the index): median ${fmt(startup.firstAnswerMedianMs, 0)} ms (runs ${startup.firstAnswerRunsMs.join(', ')} ms)`,
     `  b. idle RSS ${fmt(idle.rssBytes / MiB)} MiB (${fmt(idle.rssAtListeningBytes / MiB)} MiB at listening; idle ${fmt(idle.settledAfterMs / 1000)} s after it, once reconciled)  [${PF(idle.pass)}: ≤ ${fmt(idle.targetBytes / MiB, 0)} MiB]`,
     `  c. ${coldMisses.count} cold misses wrote ${fmt(coldMisses.bytesWritten / 1024)} KiB to the index (file +${fmt(coldMisses.fileGrowthBytes / 1024)} KiB${coldMisses.compacted ? ', compacted meanwhile' : ''}); ` +
       `${fmt(coldMisses.amortisedPer100 / 1024)} KiB per 100 with compaction on average  [${PF(coldMisses.pass)}: ≤ ${fmt(coldMisses.targetBytes / 1e6, 0)} MB]`,
@@ -212,8 +236,8 @@ export function indexScaleMarkdownRows(r: IndexScaleFigures): string[][] {
     [
       '11a',
       `start-up to listening, ${scale} (median of ${startup.runsMs.length})`,
-      `${fmt(startup.medianMs, 0)} ms`,
-      `runs ${startup.runsMs.join(', ')} ms`,
+      `${fmt(startup.medianMs, 0)} ms; first answer ${fmt(startup.firstAnswerMedianMs, 0)} ms`,
+      `runs ${startup.runsMs.join(', ')} ms; first answer (a /healthz sent at the listening line, which waits for the index) ${startup.firstAnswerRunsMs.join(', ')} ms`,
       `≤ ${startup.targetMs} ms`,
       PF(startup.pass),
     ],

@@ -8,9 +8,10 @@ import { configFrom, fail } from './context.js';
 export async function serveCommand(options: ConfigOverrides & { open?: boolean }): Promise<void> {
   const config = configFrom(options);
   const engine = createEngine(config, { processMetrics: true });
-  let url: string;
   try {
-    url = await engine.start();
+    // The line scripts wait for, as soon as the port is bound: a client that connects while the
+    // index is still being read waits for it (engine.start).
+    await engine.start({ onListening: (bound) => process.stdout.write(`HexHub mirror listening on ${bound}\n`) });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (error instanceof DataDirBusyError) fail(`${e.message}; use another --data-dir`);
@@ -18,7 +19,6 @@ export async function serveCommand(options: ConfigOverrides & { open?: boolean }
     if (e.code === 'EACCES') fail(`not allowed to listen on ${config.host}:${config.port}`);
     fail(`could not start: ${e.message}`);
   }
-  process.stdout.write(`HexHub mirror listening on ${url}\n`);
   // The dashboard needs a sign-in: a one-time link, on this terminal only.
   const link = await engine.control.loginLink();
   process.stdout.write(`Dashboard sign-in link (works once, within 15 minutes; \`hexhub dashboard\` makes another): ${link.url}\n`);

@@ -1,27 +1,44 @@
-// Taking hold of the data dir: its lock first (one owner at a time), then the store, the
-// index, the catalog and the token; and, while serving, adopting in the background what the
-// storage holds that the index does not know.
+// Taking hold of the data dir: its lock first (one owner at a time), the store and the token
+// (claimDataDir); then what it records: the index, jobs, counters and activity (loadRecords). A server listens between the two (at 200,000 releases reading the index takes
+// about a second; clients that connect meanwhile wait for it instead of being refused). While
+// serving, what the storage holds that the index does not know is adopted in the background.
 import { loadOrCreateToken } from '../server/access.js';
 import { acquireDataDirLock, type DataDirLock, type LockOwner } from '../store/data-dir-lock.js';
 import { preparePrivateDir } from '../core/private-files.js';
 import type { Mirror } from './build.js';
 
-/** Lets go of the lock again if anything after taking it fails. */
-export async function openDataDir(mirror: Mirror, role: LockOwner['role']): Promise<{ lock: DataDirLock; token: string }> {
+/** The lock, the store and the token; lets go of the lock again if anything after taking it fails. */
+export async function claimDataDir(mirror: Mirror, role: LockOwner['role']): Promise<{ lock: DataDirLock; token: string }> {
   const { dataDir } = mirror.config.current;
   await preparePrivateDir(dataDir);
   const lock = await acquireDataDirLock(dataDir, role);
   try {
     await mirror.store.init();
     await mirror.storage.open();
-    await mirror.index.load();
-    mirror.catalog.rebuild();
-    await mirror.jobs.load();
-    await mirror.counters.load();
-    await mirror.activity.load();
     return { lock, token: await loadOrCreateToken(dataDir) };
   } catch (error) {
     await lock.release();
+    throw error;
+  }
+}
+
+/** What the data dir records, read into memory (the caller holds the lock). */
+export async function loadRecords(mirror: Mirror): Promise<void> {
+  // The catalog is made from the index when first used (Catalog), not here.
+  await mirror.index.load();
+  await mirror.jobs.load();
+  await mirror.counters.load();
+  await mirror.activity.load();
+}
+
+/** claimDataDir, then loadRecords: for a CLI command's own engine, which does not listen. */
+export async function openDataDir(mirror: Mirror, role: LockOwner['role']): Promise<{ lock: DataDirLock; token: string }> {
+  const claimed = await claimDataDir(mirror, role);
+  try {
+    await loadRecords(mirror);
+    return claimed;
+  } catch (error) {
+    await claimed.lock.release();
     throw error;
   }
 }

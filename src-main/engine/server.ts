@@ -12,21 +12,29 @@ import { DashboardSessions } from '../server/sessions.js';
 import { registerRepositoryRoutes } from '../server/repository-routes.js';
 import { LOGIN_PATH, registerDashboard } from '../server/dashboard.js';
 import { registerHealthRoutes } from '../server/health-routes.js';
-import { createHttpApp, type HttpLimits } from '../server/http-app.js';
+import { createHttpApp, StartGate, type HttpLimits } from '../server/http-app.js';
 import { applyRequestPolicy } from '../server/request-policy.js';
 import { warmTarballs } from '../server/warm-tarball.js';
 import type { Mirror } from './build.js';
 import { healthView } from './views.js';
 
 export interface MirrorServer extends ServerCalls {
-  /** Listens on the configured address; resolves to the mirror's URL (mirrorUrlOf, with the port bound). */
+  /**
+   * Listens on the configured address; resolves to the mirror's URL (mirrorUrlOf, with the
+   * port bound). Requests wait until `open()` (or get a 503 after `fail()`).
+   */
   listen(): Promise<string>;
+  /** The mirror is ready: answer requests (those waiting first). */
+  open(): void;
+  /** Starting failed: requests waiting get a 503. */
+  fail(): void;
   close(): Promise<void>;
 }
 
 export function createMirrorServer(mirror: Mirror, control: Control, token: string, httpLimits?: Partial<HttpLimits>): MirrorServer {
   const { config, releases, store, storage, upstream, log } = mirror;
-  const app = createHttpApp(mirror.metrics, warmTarballs({ releases, store, index: mirror.index, metrics: mirror.metrics }), httpLimits);
+  const gate = new StartGate(true);
+  const app = createHttpApp(mirror.metrics, warmTarballs({ releases, store, index: mirror.index, metrics: mirror.metrics }), httpLimits, gate);
   const port = () => (app.server.address() as AddressInfo).port;
   const sessions = new DashboardSessions(token, port);
   // The listen address is fixed for the server's life; settings never change it.
@@ -50,6 +58,8 @@ export function createMirrorServer(mirror: Mirror, control: Control, token: stri
       return { url: `${url}${LOGIN_PATH}?code=${code}`, expiresAt };
     },
     proof: (nonce) => serverProof(token, port(), nonce),
+    open: () => gate.open(),
+    fail: () => gate.fail(),
     close: () => app.close(),
   };
 }

@@ -16,9 +16,9 @@ import { Problem } from '../core/problem.js';
 
 export const LOGIN_PATH = '/-/login';
 
-/** dist/renderer, seen from the built dist/src-main/server/ or from the sources in src-main/server/. */
+/** dist/renderer, seen from the bundled CLI in dist/cli/, from tsc's dist/src-main/server/ or from the sources in src-main/server/. */
 export function rendererDir(): string | undefined {
-  for (const relative of ['../../renderer/', '../../dist/renderer/']) {
+  for (const relative of ['../renderer/', '../../renderer/', '../../dist/renderer/']) {
     const dir = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(`${dir}index.html`)) return dir;
   }

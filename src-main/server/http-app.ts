@@ -48,7 +48,36 @@ export const defaultHttpLimits: HttpLimits = {
   bodyLimitBytes: 1024 * 1024,
 };
 
-export function createHttpApp(metrics: Metrics, fastPath?: FastPath, overrides: Partial<HttpLimits> = {}): FastifyInstance {
+/**
+ * Requests that arrive before the mirror is ready (it listens before its index is read) wait
+ * for `ready`; if starting fails instead, they get a 503.
+ */
+export class StartGate {
+  private pending: Promise<void> | undefined;
+  private settle: { open(): void; fail(): void } | undefined;
+
+  constructor(closed = false) {
+    if (closed) this.pending = new Promise<void>((resolve, reject) => (this.settle = { open: resolve, fail: reject }));
+    // Nobody may be waiting when it fails.
+    this.pending?.catch(() => undefined);
+  }
+
+  /** Undefined once open: the common case costs one property read. */
+  get waiting(): Promise<void> | undefined {
+    return this.pending;
+  }
+
+  open(): void {
+    this.settle?.open();
+    this.pending = undefined;
+  }
+
+  fail(): void {
+    this.settle?.fail();
+  }
+}
+
+export function createHttpApp(metrics: Metrics, fastPath?: FastPath, overrides: Partial<HttpLimits> = {}, gate = new StartGate()): FastifyInstance {
   const limits = { ...defaultHttpLimits, ...overrides };
   const app = Fastify({
     // Warm hits are answered before Fastify builds its request and reply objects: serving
@@ -63,6 +92,14 @@ export function createHttpApp(metrics: Metrics, fastPath?: FastPath, overrides: 
           connectionsCheckingInterval: limits.checkIntervalMs,
         },
         (req, res) => {
+          const waiting = gate.waiting;
+          if (waiting) {
+            waiting.then(
+              () => fastPath?.(req, res, handler) || handler(req, res),
+              () => res.writeHead(503, { 'content-type': 'text/plain', connection: 'close', 'retry-after': '5' }).end('HexHub could not start\n'),
+            );
+            return;
+          }
           if (!fastPath?.(req, res, handler)) handler(req, res);
         },
       );

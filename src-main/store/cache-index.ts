@@ -111,6 +111,7 @@ export class CacheIndex {
   /** An index.json of an earlier version, removed once the journal holds what it held. */
   private legacy = false;
   private entryBytes = DEFAULT_ENTRY_BYTES;
+  private loadCount = 0;
   private readonly minCompactBytes: number;
   private timer: NodeJS.Timeout | undefined;
   private flushDueAt = 0;
@@ -139,11 +140,27 @@ export class CacheIndex {
     return this.journal.size;
   }
 
+  /**
+   * How many times the index was loaded: what was made from it before a load is out of date
+   * (a load's records tell no listener). Counted once the load is done.
+   */
+  get loads(): number {
+    return this.loadCount;
+  }
+
   async load(): Promise<void> {
+    try {
+      await this.loadFile();
+    } finally {
+      this.loadCount++;
+    }
+  }
+
+  private async loadFile(): Promise<void> {
     this.clear();
     let report: JournalReadReport | undefined;
     try {
-      report = await this.journal.read((record) => this.replay(record));
+      report = await this.journal.read({ put: (key, entry, named) => this.replayPut(key, entry, named), other: (record) => this.replay(record) });
     } catch (error) {
       // A damaged index is only a cache of what the files say; start afresh and rebuild.
       this.log.warn({ error: messageOf(error) }, 'cache index unreadable, rebuilding it from the stored files');
@@ -192,14 +209,19 @@ export class CacheIndex {
     this.touched.clear();
   }
 
+  /** A put record of the file, applied without telling anyone or writing anything; `named` as IndexRecord's. */
+  private replayPut(key: string, entry: CacheEntry, named: boolean): void {
+    // No lookup of what it replaces (the other keys are swept once read: see loadFile).
+    this.byKey.set(key, entry);
+    if (!named) this.otherKeys.set(entry, key);
+    if (this.evicted.size) this.unmark(key);
+  }
+
   /** One record of the file, applied without telling anyone or writing anything. */
   private replay(record: IndexRecord): void {
     switch (record.type) {
       case 'put':
-        // No lookup of what it replaces (the other keys are swept once read: see load).
-        this.byKey.set(record.key, record.entry);
-        if (!(record.named ?? entryNamesKey(record.entry, record.key))) this.otherKeys.set(record.entry, record.key);
-        if (this.evicted.size) this.unmark(record.key);
+        this.replayPut(record.key, record.entry, record.named ?? entryNamesKey(record.entry, record.key));
         break;
       case 'remove':
         this.byKey.delete(record.key);

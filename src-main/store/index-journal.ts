@@ -125,6 +125,32 @@ export class Interner {
   }
 }
 
+/**
+ * A read entry, made one way for both readers (parseRecord and PutLineReader), so entries of
+ * the same fields share one shape whichever read them. The strings are interned already.
+ */
+function newEntry(
+  kind: ObjectKind,
+  name: string | undefined,
+  version: string | undefined,
+  size: number,
+  sha256: string,
+  trust: string | undefined,
+  fetchedAt: number,
+  validatedAt: number,
+  lastUsedAt: number,
+  hits: number,
+): CacheEntry {
+  // Most entries (tarballs, docs): every field in one literal, so they share one compact shape.
+  if (name !== undefined && version !== undefined && trust !== undefined)
+    return { kind, package: name, version, size, sha256, trust, fetchedAt, validatedAt, lastUsedAt, hits };
+  const entry: CacheEntry = { kind, size, sha256, fetchedAt, validatedAt, lastUsedAt, hits };
+  if (name !== undefined) entry.package = name;
+  if (version !== undefined) entry.version = version;
+  if (trust !== undefined) entry.trust = trust;
+  return entry;
+}
+
 /** The entry of a put record's fields (`fields[at]` is the key). */
 function entryOf(fields: unknown[], at: number, strings: Interner): { entry: CacheEntry; named: boolean } | undefined {
   const key = fields[at] as string;
@@ -143,16 +169,7 @@ function entryOf(fields: unknown[], at: number, strings: Interner): { entry: Cac
   if (!info) return undefined;
   const name = typeof info.package === 'string' ? strings.get(info.package) : undefined;
   const version = typeof info.version === 'string' ? strings.get(info.version) : undefined;
-  let entry: CacheEntry;
-  if (name !== undefined && version !== undefined && trust !== null) {
-    // Most entries (tarballs, docs): every field in one literal, so they share one compact shape.
-    entry = { kind: info.kind, package: name, version, size, sha256, trust: strings.get(trust), fetchedAt, validatedAt, lastUsedAt, hits };
-  } else {
-    entry = { kind: info.kind, size, sha256, fetchedAt, validatedAt, lastUsedAt, hits };
-    if (name !== undefined) entry.package = name;
-    if (version !== undefined) entry.version = version;
-    if (trust !== null) entry.trust = strings.get(trust);
-  }
+  const entry = newEntry(info.kind, name, version, size, sha256, trust === null ? undefined : strings.get(trust), fetchedAt, validatedAt, lastUsedAt, hits);
   if (more) {
     const other = entry as unknown as Record<string, unknown>;
     for (const field of Object.keys(more)) if (!FIXED.has(field) && field !== '__proto__') other[field] = more[field];
@@ -191,6 +208,181 @@ export function parseRecord(text: string, strings = new Interner()): IndexRecord
   }
 }
 
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const DASH = 0x2d;
+const BACKSLASH = 0x5c;
+const ZERO = 0x30;
+const NINE = 0x39;
+const CLOSE = 0x5d;
+const bytes = (text: string) => Buffer.from(text, 'latin1');
+const PUT = bytes('["put","');
+const NULL = bytes('null');
+const TARBALLS = bytes('tarballs/');
+const DOT_TAR = bytes('.tar');
+const DOCS = bytes('docs/');
+const DOT_TAR_GZ = bytes('.tar.gz');
+const PACKAGES = bytes('registry/packages/');
+const NOTHING = bytes('');
+
+/**
+ * Reads the commonest lines, put records as line.put writes them for tarballs, docs and
+ * package records, straight from the bytes: at 200,000 entries, the string of each line, its
+ * JSON.parse, the array it made, and the strings of the key's package and version were most
+ * of the start-up. Anything it does not know for sure (an escape or a non-ASCII byte in a
+ * string, a number that is not a plain whole number of up to 15 digits, MORE, another kind of
+ * key, a damaged line) it leaves to parseRecord, so what it reads is what parseRecord would.
+ */
+export class PutLineReader {
+  /** Where the number just read ends. */
+  private at = 0;
+  /**
+   * The package and trust of the entry read before, compared before any string is made: a
+   * file lists a package's entries together, and most were verified under one signing key.
+   */
+  private name = '';
+  private trust = '';
+  /** Versions met, by a hash of their bytes: the same few recur across packages (1.0.0, 0.1.0). */
+  private readonly versions = new Array<string>(VERSION_SLOTS).fill('');
+
+  constructor(private readonly strings: Interner) {}
+
+  /**
+   * The put record of the line `data[start, end)`, handed to `put`; false, having done
+   * nothing, if it is not a line this reads (one that does not end at `end` included).
+   */
+  read(data: Buffer, start: number, end: number, put: (key: string, entry: CacheEntry, named: boolean) => void): boolean {
+    if (!bytesAre(data, start, PUT)) return false;
+    const keyStart = start + PUT.length;
+    const keyEnd = plainString(data, keyStart, end);
+    if (keyEnd < 0 || data[keyEnd + 1] !== COMMA) return false;
+    const size = this.number(data, keyEnd + 2);
+    if (size < 0 || data[this.at] !== COMMA || data[this.at + 1] !== QUOTE) return false;
+    const shaStart = this.at + 2;
+    const shaEnd = plainString(data, shaStart, end);
+    if (shaEnd < 0 || data[shaEnd + 1] !== COMMA) return false;
+    const fetchedAt = this.number(data, shaEnd + 2);
+    if (fetchedAt < 0 || data[this.at] !== COMMA) return false;
+    const validatedAt = this.number(data, this.at + 1);
+    if (validatedAt < 0 || data[this.at] !== COMMA) return false;
+    const lastUsedAt = this.number(data, this.at + 1);
+    if (lastUsedAt < 0 || data[this.at] !== COMMA) return false;
+    const hits = this.number(data, this.at + 1);
+    if (hits < 0 || data[this.at] !== COMMA) return false;
+    // TRUST, a string or null; then the record ends, and the line with it (no MORE).
+    const trustStart = this.at + 2;
+    let trustEnd = -1;
+    let sameTrust = false;
+    if (data[this.at + 1] === QUOTE) {
+      // Most often the one before, whose text is known plain: compared, not scanned again.
+      trustEnd = trustStart + this.trust.length;
+      sameTrust = sameText(data, trustStart, trustEnd, this.trust) && data[trustEnd] === QUOTE;
+      if (!sameTrust) trustEnd = plainString(data, trustStart, end);
+      if (trustEnd < 0 || data[trustEnd + 1] !== CLOSE || trustEnd + 2 !== end) return false;
+    } else if (!bytesAre(data, this.at + 1, NULL) || data[this.at + 1 + NULL.length] !== CLOSE || this.at + 2 + NULL.length !== end) {
+      return false;
+    }
+
+    // What the key says (as keyInfo reads it): its kind, and where its package and version are.
+    let kind: ObjectKind;
+    let nameStart: number;
+    let nameEnd = keyEnd;
+    let versionEnd = -1;
+    if (keyIs(data, keyStart, keyEnd, TARBALLS, DOT_TAR)) {
+      kind = 'tarball';
+      nameStart = keyStart + TARBALLS.length;
+      versionEnd = keyEnd - DOT_TAR.length;
+    } else if (keyIs(data, keyStart, keyEnd, DOCS, DOT_TAR_GZ)) {
+      kind = 'docs';
+      nameStart = keyStart + DOCS.length;
+      versionEnd = keyEnd - DOT_TAR_GZ.length;
+    } else if (keyIs(data, keyStart, keyEnd, PACKAGES, NOTHING)) {
+      kind = 'registry';
+      nameStart = keyStart + PACKAGES.length;
+    } else {
+      return false;
+    }
+    // A release's package ends at the key's first '-' (Hex names have none).
+    if (versionEnd >= 0) {
+      for (nameEnd = nameStart; nameEnd < versionEnd && data[nameEnd] !== DASH; nameEnd++);
+      if (nameEnd === versionEnd) return false;
+    }
+    if (nameEnd <= nameStart) return false;
+
+    const key = asciiText(data, keyStart, keyEnd);
+    if (!sameText(data, nameStart, nameEnd, this.name)) this.name = this.strings.get(key.slice(nameStart - keyStart, nameEnd - keyStart));
+    const version = versionEnd < 0 ? undefined : this.version(data, nameEnd + 1, versionEnd, key, keyStart);
+    if (trustEnd >= 0 && !sameTrust) this.trust = this.strings.get(asciiText(data, trustStart, trustEnd));
+    const trust = trustEnd >= 0 ? this.trust : undefined;
+    const sha256 = asciiText(data, shaStart, shaEnd);
+    put(key, newEntry(kind, this.name, version, size, sha256, trust, fetchedAt, validatedAt, lastUsedAt, hits), true);
+    return true;
+  }
+
+  /**
+   * The whole number at `from`, of 1 to 15 digits (so exactly a double's), with `at` where
+   * it ends; -1 for anything else (a sign, a fraction, an exponent: parseRecord reads those).
+   */
+  private number(data: Buffer, from: number): number {
+    let i = from;
+    let value = 0;
+    for (let c = data[i]!; c >= ZERO && c <= NINE; c = data[++i]!) value = value * 10 + (c - ZERO);
+    const digits = i - from;
+    // JSON has no leading zeros: "01" is not a number (parseRecord finds the line damaged).
+    if (digits === 0 || digits > 15 || (digits > 1 && data[from] === ZERO)) return -1;
+    this.at = i;
+    return value;
+  }
+
+  /** The version at `data[start, end)`, which is `key` from `keyStart`: the one met before, if it was. */
+  private version(data: Buffer, start: number, end: number, key: string, keyStart: number): string {
+    let hash = 0;
+    for (let i = start; i < end; i++) hash = (hash * 31 + data[i]!) | 0;
+    const slot = hash & (VERSION_SLOTS - 1);
+    const met = this.versions[slot]!;
+    if (sameText(data, start, end, met)) return met;
+    return (this.versions[slot] = this.strings.get(key.slice(start - keyStart, end - keyStart)));
+  }
+}
+
+const VERSION_SLOTS = 4096;
+
+/** The text of ASCII bytes (as latin1: one byte a character, no decoding). */
+function asciiText(data: Buffer, start: number, end: number): string {
+  return data.toString('latin1', start, end);
+}
+
+/** Whether the bytes at `at` are `expected`'s. */
+function bytesAre(data: Buffer, at: number, expected: Buffer): boolean {
+  for (let i = 0; i < expected.length; i++) if (data[at + i] !== expected[i]) return false;
+  return true;
+}
+
+/** Whether the key `data[start, end)` starts with `prefix` and ends with `suffix` (which never overlap). */
+function keyIs(data: Buffer, start: number, end: number, prefix: Buffer, suffix: Buffer): boolean {
+  return end - start >= prefix.length + suffix.length && bytesAre(data, start, prefix) && bytesAre(data, end - suffix.length, suffix);
+}
+
+/**
+ * Where the JSON string whose text starts at `from` ends (its closing quote, before `end`), if
+ * it is plain ASCII without escapes, so its bytes are its text; -1 otherwise.
+ */
+function plainString(data: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) {
+    const c = data[i]!;
+    if (c === QUOTE) return i;
+    if (c < 0x20 || c === BACKSLASH || c >= 0x80) return -1;
+  }
+  return -1;
+}
+
+/** Whether the bytes `data[start, end)` are the plain ASCII `text`. */
+function sameText(data: Buffer, start: number, end: number, text: string): boolean {
+  if (end - start !== text.length) return false;
+  for (let i = 0; i < text.length; i++) if (data[start + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
 export interface JournalReadReport {
   /** Records applied. */
   records: number;
@@ -210,12 +402,19 @@ export class JournalFormatError extends Error {}
 
 const READ_CHUNK = 1024 * 1024;
 
+/** Where a journal's records go, in order: puts apart, with no record object each (nearly every line is one). */
+export interface JournalReplay {
+  /** `named`: as IndexRecord's. */
+  put(key: string, entry: CacheEntry, named: boolean): void;
+  other(record: Exclude<IndexRecord, { type: 'put' }>): void;
+}
+
 /**
  * Reads a journal in chunks (never the whole file as one string), handing each record to
- * `apply` in order; undefined when there is no file. Throws when it cannot be read, or its
+ * `replay` in order; undefined when there is no file. Throws when it cannot be read, or its
  * header is not this format's.
  */
-export async function readJournal(path: string, apply: (record: IndexRecord) => void): Promise<JournalReadReport | undefined> {
+export async function readJournal(path: string, replay: JournalReplay): Promise<JournalReadReport | undefined> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -225,6 +424,8 @@ export async function readJournal(path: string, apply: (record: IndexRecord) => 
   }
   const report: JournalReadReport = { records: 0, damaged: 0, tornBytes: 0, goodBytes: 0, putBytes: 0, puts: 0 };
   const strings = new Interner();
+  const puts = new PutLineReader(strings);
+  const put = replay.put.bind(replay);
   let header = true;
   const onLine = (data: Buffer, start: number, end: number) => {
     report.goodBytes += end + 1 - start;
@@ -235,35 +436,50 @@ export async function readJournal(path: string, apply: (record: IndexRecord) => 
       return;
     }
     if (end === start) return;
+    if (puts.read(data, start, end, put)) {
+      report.records++;
+      report.puts++;
+      report.putBytes += end + 1 - start;
+      return;
+    }
     const record = parseRecord(data.toString('utf8', start, end), strings);
     if (!record) {
       report.damaged++;
       return;
     }
+    report.records++;
     if (record.type === 'put') {
       report.puts++;
       report.putBytes += end + 1 - start;
+      replay.put(record.key, record.entry, record.named ?? entryNamesKey(record.entry, record.key));
+    } else {
+      replay.other(record);
     }
-    report.records++;
-    apply(record);
   };
   try {
-    const chunk = Buffer.allocUnsafe(READ_CHUNK);
-    let carry: Buffer | undefined;
+    let buffer = Buffer.allocUnsafe(READ_CHUNK);
+    /** Bytes at the buffer's start: a line that goes on in the next read. */
+    let kept = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, null);
+      // A line longer than the buffer: a bigger one.
+      if (kept === buffer.length) {
+        const bigger = Buffer.allocUnsafe(2 * buffer.length);
+        buffer.copy(bigger);
+        buffer = bigger;
+      }
+      const { bytesRead } = await handle.read(buffer, kept, buffer.length - kept, null);
       if (bytesRead === 0) break;
-      const data = carry ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-      carry = undefined;
+      const data = buffer.subarray(0, kept + bytesRead);
       let start = 0;
       for (let end = data.indexOf(10, start); end !== -1; end = data.indexOf(10, start)) {
         onLine(data, start, end);
         start = end + 1;
       }
-      // A line that goes on in the next chunk (copied: the chunk is read into again).
-      if (start < data.length) carry = Buffer.from(data.subarray(start));
+      // Moved to the start, rather than the next read joined to it (a copy of every chunk).
+      data.copyWithin(0, start);
+      kept = data.length - start;
     }
-    report.tornBytes = carry?.length ?? 0;
+    report.tornBytes = kept;
     // Empty, or a header cut short: nothing an append could follow.
     if (header) throw new JournalFormatError('no header line');
   } finally {
@@ -336,8 +552,8 @@ export class JournalFile {
     this.path = join(dataDir, INDEX_FILE);
   }
 
-  read(apply: (record: IndexRecord) => void): Promise<JournalReadReport | undefined> {
-    return readJournal(this.path, apply);
+  read(replay: JournalReplay): Promise<JournalReadReport | undefined> {
+    return readJournal(this.path, replay);
   }
 
   /** Cuts what follows the whole lines (a torn append) off; false if that failed (the next append will). */

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { chromiumMissing, hasChromium } from './chromium.js';
 
 export default function globalSetup(): void {
-  for (const file of ['../../dist/src-main/cli/hexhub.js', '../../dist/renderer/index.html']) {
+  for (const file of ['../../dist/cli/hexhub.mjs', '../../dist/renderer/index.html']) {
     if (!existsSync(fileURLToPath(new URL(file, import.meta.url))))
       throw new Error(`${file.replace('../../', '')} is missing: run \`npm run build\` (npm test does) before the dashboard tests`);
   }

@@ -12,7 +12,7 @@ import { displayProblem, findElectron } from '../../scripts/electron-binary.mjs'
 import { removeDir } from '../support/mirror.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const built = existsSync(join(ROOT, 'dist/src-main/cli/hexhub.js'));
+const built = existsSync(join(ROOT, 'dist/cli/hexhub.mjs'));
 // Where Electron can run, start.mjs would open the desktop app instead; that is the e2e tests' part.
 const desktopRuns = findElectron().ok && !displayProblem();
 const dirs: string[] = [];

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { testKeys } from './hex-fixtures.js';
 
 export const HEXHUB = fileURLToPath(new URL('../../bin/hexhub', import.meta.url));
-const BUILT = fileURLToPath(new URL('../../dist/src-main/cli/hexhub.js', import.meta.url));
+const BUILT = fileURLToPath(new URL('../../dist/cli/hexhub.mjs', import.meta.url));
 
 export function assertBuilt(): void {
   if (!existsSync(BUILT)) throw new Error('dist/ is missing: run `npm run build` (npm test does) before these tests');

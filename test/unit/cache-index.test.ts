@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CacheIndex, type CacheEntry } from '../../src-main/store/cache-index.js';
-import { writeIndexFile } from '../../src-main/store/index-journal.js';
+import { Interner, line, parseRecord, PutLineReader, writeIndexFile } from '../../src-main/store/index-journal.js';
 import { keys } from '../../src-main/store/keys.js';
 import { readIndexFile } from '../support/index-file.js';
 import { removeDir } from '../support/mirror.js';
@@ -259,6 +259,119 @@ describe('the index file', () => {
     expect(again.evictedAt(keys.tarball('p5099', '1.0.0'))).toBe(5099);
     expect(again.evictedCount('p99')).toBe(0);
     expect(again.evictedCount('p100')).toBe(1);
+  });
+});
+
+describe('put lines read straight from the bytes (PutLineReader), as parseRecord reads them', () => {
+  const sha = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+  const fingerprint = 'SHA256:SrLuXInhYTXrqkDSBv3ZZG2b0tPbLYUQiWiRnQkgIno';
+  const at = 1796322299865;
+  const release = (kind: 'tarball' | 'docs', name: string, version: string, extra: Partial<CacheEntry> = {}): CacheEntry => ({
+    kind,
+    package: name,
+    version,
+    size: 1234,
+    sha256: sha,
+    trust: fingerprint,
+    fetchedAt: at,
+    validatedAt: at + 1,
+    lastUsedAt: at + 2,
+    hits: 7,
+    ...extra,
+  });
+  const put = (key: string, entry: CacheEntry) => line.put(key, entry).slice(0, -1);
+  const fields = (key: string, rest: string) => `["put","${key}",${rest}]`;
+
+  // In order: one reader reads them all, so it compares each with what it read before.
+  const written = [
+    put(keys.tarball('a', '1.0.0'), release('tarball', 'a', '1.0.0')),
+    // A run of one package and signing key.
+    put(keys.tarball('a', '1.1.0'), release('tarball', 'a', '1.1.0')),
+    put(keys.tarball('a', '1.2.0-rc.1'), release('tarball', 'a', '1.2.0-rc.1', { trust: undefined })),
+    // Another package and trust, then a damaged line, then the same package and trust again.
+    put(keys.tarball('phoenix_live_view', '1.0.0'), release('tarball', 'phoenix_live_view', '1.0.0', { trust: 'http://up' })),
+    '["put","tarballs/phoenix_live_view-1.1.0.tar",1234,"e3b0',
+    put(keys.tarball('phoenix_live_view', '1.1.0'), release('tarball', 'phoenix_live_view', '1.1.0', { trust: 'http://up' })),
+    put(keys.docs('phoenix_live_view', '1.1.0'), release('docs', 'phoenix_live_view', '1.1.0', { trust: 'http://up' })),
+    put(keys.package('phoenix_live_view'), { ...release('tarball', 'phoenix_live_view', ''), kind: 'registry', version: undefined }),
+    put(keys.package('b'), { ...release('tarball', 'b', ''), kind: 'registry', version: undefined, trust: undefined }),
+    put(keys.tarball('b', '1.0.0'), release('tarball', 'b', '1.0.0', { trust: '', size: 0, hits: 999_999_999_999_999 })),
+    // The same versions as another package's (interned: one string for all).
+    put(keys.tarball('c', '1.0.0'), release('tarball', 'c', '1.0.0')),
+    put(keys.tarball('c', '1.1.0'), release('tarball', 'c', '1.1.0')),
+    fields('tarballs/c-.tar', `1,"${sha}",1,2,3,4,null`),
+    // More versions than the reader keeps (some share a place there).
+    ...Array.from({ length: 5000 }, (_, i) => put(keys.tarball('g', `0.${i}.0`), release('tarball', 'g', `0.${i}.0`))),
+  ];
+  // Left to parseRecord: read there, or damaged there too.
+  const others = [
+    put(keys.tarball('d', '1.0.0'), release('tarball', 'd', '1.0.0', { etag: '"e"' })),
+    put(keys.tarball('d', '1.0.0'), { ...release('tarball', 'd', '1.0.0'), package: 'e' }),
+    put(keys.api('json', 'd', '1.0.0'), { ...release('tarball', 'd', '1.0.0'), kind: 'api' }),
+    put(keys.names(), { ...release('tarball', 'd', '1.0.0'), kind: 'registry', package: undefined, version: undefined }),
+    put(keys.tarball('d', '1.0.0'), release('tarball', 'd', '1.0.0', { trust: 'SHA256:é' })),
+    put(keys.tarball('d', '1.0.0'), release('tarball', 'd', '1.0.0', { size: 1.5 })),
+    put(keys.tarball('d', '1.0.0'), release('tarball', 'd', '1.0.0', { size: -1 })),
+    put(keys.tarball('d', '1.0.0'), release('tarball', 'd', '1.0.0', { size: 1e21 })),
+    put(keys.tarball('d', '1.0.0'), release('tarball', 'd', '1.0.0', { hits: 1_234_567_890_123_456 })),
+    fields('tarballs/d\\u002d1.0.0.tar', `1,"${sha}",1,2,3,4,null`),
+    fields('tarballs/d-1.0.0.tar', `01,"${sha}",1,2,3,4,null`),
+    fields('tarballs/d-1.0.0.tar', `1,"${sha}",1,2,3,4,1e3,null`),
+    fields('tarballs/d-1.0.0.tar', `1, "${sha}",1,2,3,4,null`),
+    fields('tarballs/d-1.0.0.tar', `1,"${sha}",1,2,3,4,"${fingerprint}"`) + '\r',
+    fields('tarballs/d-1.0.0.tar', `1,"${sha}",1,2,3,4,nul`),
+    fields('tarballs/d-1.0.0.tar', `1,"${sha}",1,2,3,4,null`) + ']',
+    fields('tarballs/d\t-1.0.0.tar', `1,"${sha}",1,2,3,4,null`),
+    fields('tarballs/d-1.0.0.tar', `1,"${sha}\u0001",1,2,3,4,null`),
+    fields('tarballs/d.tar', `1,"${sha}",1,2,3,4,null`),
+    fields('tarballs/-1.0.0.tar', `1,"${sha}",1,2,3,4,null`),
+    fields('docs/.tar.gz', `1,"${sha}",1,2,3,4,null`),
+    fields('registry/packages/', `1,"${sha}",1,2,3,4,null`),
+    fields('tarballs/d-1.0.0.tar', `1,"${sha}",1,2,3,4`),
+    line.touch(keys.tarball('a', '1.0.0'), { hits: 1, lastUsedAt: 2 }).slice(0, -1),
+    line.remove(keys.tarball('a', '1.0.0')).slice(0, -1),
+    'garbage',
+  ];
+
+  it('reads what line.put writes for releases and package records, as parseRecord does, field for field and in the same order', () => {
+    const reader = new PutLineReader(new Interner());
+    const lines = [...written, ...others, ...written];
+    const fast = lines.map((text) => {
+      const data = Buffer.from(`${text}\n`);
+      let read: { key: string; entry: CacheEntry; named: boolean } | undefined;
+      const taken = reader.read(data, 0, data.length - 1, (key, entry, named) => (read = { key, entry, named }));
+      expect(taken).toBe(read !== undefined);
+      return read;
+    });
+    // It reads the writer's lines (but the damaged one), and none of the others.
+    expect(lines.filter((_, i) => fast[i])).toEqual([...written, ...written].filter((text) => !text.endsWith('"e3b0')));
+    for (const [i, read] of fast.entries()) {
+      if (!read) continue;
+      const record = parseRecord(lines[i]!);
+      expect(record).toEqual({ type: 'put', key: read.key, entry: read.entry, named: true });
+      expect(Object.keys(read.entry)).toEqual(Object.keys(record?.type === 'put' ? record.entry : {}));
+    }
+  });
+
+  it('loads a file of runs of one package and trust, other packages and damaged lines between, a line longer than a read, as parseRecord reads it', async () => {
+    const long = put(keys.tarball('f', '1.0.0'), release('tarball', 'f', '1.0.0', { hexMessage: 'm'.repeat(3 * MiB) }));
+    const lines = [...written, long, ...others, ...written.slice(0, 3), long, ...written.slice(3)];
+    await writeFile(join(dir, 'index.jsonl'), `{"format":"hexhub-index","version":1}\n${lines.join('\n')}\n["put","tarballs/torn`);
+    const expected = new Map<string, CacheEntry>();
+    let damaged = 0;
+    for (const text of lines) {
+      const record = parseRecord(text);
+      if (record?.type === 'put') expected.set(record.key, record.entry);
+      else if (record?.type === 'remove') expected.delete(record.key);
+      else if (record?.type === 'touch' && expected.has(record.key))
+        Object.assign(expected.get(record.key)!, { hits: record.hits, lastUsedAt: record.lastUsedAt });
+      else if (!record) damaged++;
+    }
+    const index = await openIndex();
+    expect(index.all()).toEqual([...expected]);
+    expect(index.get(keys.tarball('f', '1.0.0'))?.hexMessage).toHaveLength(3 * MiB);
+    expect(logs).toContainEqual(expect.objectContaining({ event: 'index_damaged', lines: damaged }));
+    expect(logs).toContainEqual(expect.objectContaining({ event: 'index_torn', bytes: '["put","tarballs/torn'.length }));
   });
 });
 
