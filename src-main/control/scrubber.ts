@@ -101,6 +101,8 @@ export class Scrubber {
     const entries = index.all();
     const startedAt = Date.now();
     const batch = quarantineBatch();
+    // Every file of this pass is read into it (a pass hashes one file at a time).
+    const buffer = Buffer.allocUnsafe(CHUNK);
     let problems = 0;
     this.state.running = { checked: 0, total: entries.length, startedAt };
     this.deps.publish(this.view());
@@ -109,7 +111,7 @@ export class Scrubber {
       if (this.stopping.signal.aborted) break;
       // Replaced or removed since the pass began: nothing to check against.
       if (index.get(key) !== entry) continue;
-      const reason = await admin.check(key, entry, (path) => this.pacedHash(path));
+      const reason = await admin.check(key, entry, (path) => this.pacedHash(path, buffer));
       this.state.running.checked++;
       if (reason === undefined || this.stopping.signal.aborted || index.get(key) !== entry) continue;
       problems++;
@@ -136,10 +138,10 @@ export class Scrubber {
   }
 
   /** Hashes a file no faster than the configured rate; a stop cuts it short (and the pass ignores the result). */
-  private pacedHash(path: string): Promise<{ size: number; sha256: string }> {
+  private pacedHash(path: string, buffer: Buffer): Promise<{ size: number; sha256: string }> {
     const began = performance.now();
     return hashFile(path, {
-      chunkBytes: CHUNK,
+      buffer,
       afterChunk: async (size) => {
         const aheadMs = (size / this.deps.settings().bytesPerSecond) * 1000 - (performance.now() - began);
         if (aheadMs > 1) await sleep(aheadMs, this.stopping.signal);

@@ -10,7 +10,7 @@
 // the appends did, on average. Hit counts are journalled as small "touch" records, lazily.
 import { messageOf } from '../../src-shared/problems.js';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { BlobStore } from './blob-store.js';
 import { describeKey, isValidKey, type ObjectKind } from './keys.js';
@@ -529,17 +529,30 @@ export class CacheIndex {
   }
 }
 
-/** Size and SHA-256 of a file; `afterChunk` (the scrub's pacing) runs after each chunk is hashed. */
+/**
+ * Size and SHA-256 of a file; `afterChunk` (the scrub's pacing) runs after each chunk is hashed.
+ * Read into one buffer (`buffer`, if the caller reuses one across files): a read stream
+ * allocates a buffer per chunk, and a scrub pass through a 600 MiB cache left that much garbage
+ * for the collector, some tens of MiB of the mirror's resident memory at any moment while it served.
+ */
 export async function hashFile(
   path: string,
-  options: { chunkBytes?: number; afterChunk?: (bytesSoFar: number) => Promise<void> } = {},
+  options: { buffer?: Buffer; afterChunk?: (bytesSoFar: number) => Promise<void> } = {},
 ): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
+  const buffer = options.buffer ?? Buffer.allocUnsafe(64 * 1024);
   let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: options.chunkBytes }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-    await options.afterChunk?.(size);
+  const file = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      size += bytesRead;
+      await options.afterChunk?.(size);
+    }
+  } finally {
+    await file.close();
   }
   return { size, sha256: hash.digest('hex') };
 }
