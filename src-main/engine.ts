@@ -31,9 +31,9 @@ export interface Engine {
   open(role?: Exclude<LockOwner['role'], 'server'>): Promise<void>;
   /**
    * Opens the data dir, listens, reads what the data dir records, and returns the mirror's URL
-   * (mirrorUrlOf), e.g. http://127.0.0.1:4000. It listens before reading the index (about a
-   * second at 200,000 releases): `onListening` gets the URL then, and requests wait until start
-   * resolves.
+   * (mirrorUrlOf), e.g. http://127.0.0.1:4000. It listens before reading the index (most of a
+   * second at 200,000 releases): `onListening` gets the URL then, and requests wait until the
+   * records are read.
    */
   start(options?: { onListening?(url: string): void }): Promise<string>;
   /** Aborts downloads in flight (discarding their partial files), closes the server, writes the index. */

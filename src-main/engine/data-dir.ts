@@ -1,7 +1,8 @@
 // Taking hold of the data dir: its lock first (one owner at a time), the store and the token
-// (claimDataDir); then what it records: the index, jobs, counters and activity (loadRecords). A server listens between the two (at 200,000 releases reading the index takes
-// about a second; clients that connect meanwhile wait for it instead of being refused). While
-// serving, what the storage holds that the index does not know is adopted in the background.
+// (claimDataDir); then what it records: the index, jobs, counters and activity (loadRecords).
+// A server listens between the two (at 200,000 releases reading the index takes most of a
+// second; clients that connect meanwhile wait for it instead of being refused). While serving,
+// what the storage holds that the index does not know is adopted in the background.
 import { loadOrCreateToken } from '../server/access.js';
 import { acquireDataDirLock, type DataDirLock, type LockOwner } from '../store/data-dir-lock.js';
 import { preparePrivateDir } from '../core/private-files.js';

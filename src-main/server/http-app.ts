@@ -50,7 +50,7 @@ export const defaultHttpLimits: HttpLimits = {
 
 /**
  * Requests that arrive before the mirror is ready (it listens before its index is read) wait
- * for `ready`; if starting fails instead, they get a 503.
+ * until the gate opens; if starting fails instead, they get a 503.
  */
 export class StartGate {
   private pending: Promise<void> | undefined;

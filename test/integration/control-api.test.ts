@@ -129,6 +129,16 @@ describe('access control', () => {
   });
 });
 
+/**
+ * GETs a tarball and waits for its package's registry record too: with a cold registry the two
+ * are fetched together, and the tarball may be answered just before the record is stored.
+ */
+async function getTarball(path: string): Promise<void> {
+  await httpGet(mirror.url, path);
+  const name = /^\/tarballs\/(.+)-[^-]+\.tar$/.exec(path)![1]!;
+  await expect.poll(() => mirror.engine.index.get(`registry/packages/${name}`)).toBeDefined();
+}
+
 describe('status, cache contents and disk use', () => {
   it('reports status with counters and upstream health', async () => {
     await httpGet(mirror.url, '/tarballs/plug-1.14.0.tar');
@@ -159,7 +169,7 @@ describe('status, cache contents and disk use', () => {
   });
 
   it('shows one package: versions, retired flags, dependencies, checksums and what is cached', async () => {
-    await httpGet(mirror.url, '/tarballs/mime-2.0.5.tar');
+    await getTarball('/tarballs/mime-2.0.5.tar');
     const detail = await api.package('mime');
     expect(detail.registry!.releases.map((r) => r.version)).toEqual(['2.0.6', '2.0.5']);
     expect(detail.registry!.releases[0]!.retired).toEqual({ reason: 'security', message: 'CVE' });
@@ -192,8 +202,8 @@ describe('status, cache contents and disk use', () => {
   });
 
   it('reports disk use by kind and by package, and free space', async () => {
-    await httpGet(mirror.url, '/tarballs/plug-1.14.0.tar');
-    await httpGet(mirror.url, '/tarballs/mime-2.0.5.tar');
+    await getTarball('/tarballs/plug-1.14.0.tar');
+    await getTarball('/tarballs/mime-2.0.5.tar');
     const disk = await api.disk();
     expect(disk.byKind.tarball).toBe(repo.release('plug', '1.14.0')!.bytes.length + repo.release('mime', '2.0.5')!.bytes.length);
     expect(disk.byKind.registry).toBeGreaterThan(0);
@@ -205,7 +215,7 @@ describe('status, cache contents and disk use', () => {
   });
 
   it('verifies the cache: a damaged file is reported, quarantined and fetched again on the next request', async () => {
-    await httpGet(mirror.url, '/tarballs/plug-1.14.0.tar');
+    await getTarball('/tarballs/plug-1.14.0.tar');
     const clean = await api.verify();
     expect(clean.problems).toEqual([]);
     expect(clean.checked).toBe(2);
@@ -284,9 +294,9 @@ describe('settings', () => {
     expect((await expectApiError(api.updateSettings({ sizeCapBytes: 10 }), 422)).body.fields!.sizeCapBytes).toMatch(/at least/);
     await api.updateSettings({ sizeCapBytes: 1024 * 1024 });
     expect((await api.settings()).values.sizeCapBytes).toBe(1024 * 1024);
-    await httpGet(mirror.url, '/tarballs/bigone-1.0.0.tar');
-    await httpGet(mirror.url, '/tarballs/plug-1.14.0.tar');
-    await httpGet(mirror.url, '/tarballs/bigtwo-1.0.0.tar');
+    await getTarball('/tarballs/bigone-1.0.0.tar');
+    await getTarball('/tarballs/plug-1.14.0.tar');
+    await getTarball('/tarballs/bigtwo-1.0.0.tar');
     await new Promise((r) => setTimeout(r, 100));
     const disk = await api.disk();
     expect(disk.byKind.tarball + disk.byKind.docs).toBeLessThanOrEqual(1024 * 1024);
