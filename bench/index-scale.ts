@@ -21,7 +21,7 @@ import { startFakeUpstream } from '../test/support/fake-upstream.js';
 import { FixtureRepo } from '../test/support/hex-fixtures.js';
 import { httpGet } from '../test/support/http.js';
 import { writeSyntheticCache } from './cache-management.js';
-import { cpuSecondsOf, fmt, memoryOf, MiB } from './util.js';
+import { cpuSecondsOf, fmt, memoryOf, metricsOf, MiB } from './util.js';
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const PF = (pass: boolean) => (pass ? 'PASS' : 'FAIL');
@@ -96,10 +96,9 @@ async function settle(pid: number, minMs = 2000, maxMs = 180_000): Promise<numbe
 }
 
 async function indexBytesWritten(url: string): Promise<number> {
-  const metrics = (await httpGet(url, '/metrics')).body.toString();
-  const match = /^hexhub_index_bytes_written_total (\d+)$/m.exec(metrics);
-  if (!match) throw new Error('/metrics has no hexhub_index_bytes_written_total');
-  return Number(match[1]);
+  const value = (await metricsOf(url))('hexhub_index_bytes_written_total');
+  if (!Number.isInteger(value)) throw new Error('/metrics has no hexhub_index_bytes_written_total');
+  return value;
 }
 
 /** Polls until the counter has not moved for 2.5 s (the index is written in batches, 1 s apart). */

@@ -15,10 +15,9 @@ import type { ServeProcess } from '../test/support/cli.js';
 import type { FakeUpstream } from '../test/support/fake-upstream.js';
 import type { FixtureRelease, FixtureRepo } from '../test/support/hex-fixtures.js';
 import { buildSized, hexLikeSizes, publishSharing, seededRandom, shuffle } from '../test/support/sized-fixtures.js';
-import { httpGet } from '../test/support/http.js';
 import type { LoadResult } from './load.js';
 import { startNginx } from './nginx.js';
-import { fetchDigest, fmt, mapLimit, MiB, sampleMemory, type Fetched } from './util.js';
+import { fetchDigest, fmt, mapLimit, metricsOf, MiB, sampleMemory, type Fetched } from './util.js';
 
 export const LARGE_PLAN = {
   /** The mirror's hot cache (BlobStore's default). */
@@ -100,8 +99,7 @@ async function buildReleases(deps: LargeDeps): Promise<FixtureRelease[]> {
 
 /** Where the mirror's memory is, from its own /metrics (V8 heap, memory outside it, buffers). */
 async function memoryParts(url: string): Promise<string> {
-  const text = (await httpGet(url, '/metrics')).body.toString();
-  const value = (name: string) => Number(new RegExp(`^hexhub_process_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const value = await metricsOf(url);
   const parts = {
     rss: 'process_resident_memory_bytes',
     'heap used': 'nodejs_heap_size_used_bytes',
@@ -109,8 +107,19 @@ async function memoryParts(url: string): Promise<string> {
     external: 'nodejs_external_memory_bytes',
   };
   return Object.entries(parts)
-    .map(([label, name]) => `${label} ${fmt(value(name) / MiB)} MiB`)
+    .map(([label, name]) => `${label} ${fmt(value(`hexhub_process_${name}`) / MiB)} MiB`)
     .join(', ');
+}
+
+/** Logs memoryParts every second of `what` with BENCH_MEMORY_TRACE=1, and once when it ends in any case. */
+function memoryTrace(url: string, what: string, log: (line: string) => void): { stop(): Promise<void> } {
+  const timer = process.env.BENCH_MEMORY_TRACE ? setInterval(() => void memoryParts(url).then((parts) => log(`large: ${what}: ${parts}`)), 1000) : undefined;
+  return {
+    async stop() {
+      clearInterval(timer);
+      log(`large: after the ${what}: ${await memoryParts(url)}`);
+    },
+  };
 }
 
 /** `count` paths drawn from a Zipf(s) popularity over `paths` (in a seeded random rank order). */
@@ -144,13 +153,11 @@ export async function benchLargeWorkingSet(deps: LargeDeps): Promise<LargeFigure
 
   log(`large: filling a fresh mirror with ${releases.length} cold tarballs (${fmt(bytesTotal / MiB, 0)} MiB), ${LARGE_PLAN.fillConcurrency} at a time`);
   const fillMemory = sampleMemory(mirror.child.pid!, 50);
-  const fillTrace = process.env.BENCH_MEMORY_TRACE
-    ? setInterval(() => void memoryParts(mirror.url).then((parts) => log(`large: fill: ${parts}`)), 1000)
-    : undefined;
+  const fillTrace = memoryTrace(mirror.url, 'fill', log);
   const t0 = performance.now();
   const fetched = await mapLimit(releases, LARGE_PLAN.fillConcurrency, (r) => fetchDigest(mirror.url, tarballPath(r)));
   const fillSeconds = (performance.now() - t0) / 1000;
-  clearInterval(fillTrace);
+  await fillTrace.stop();
   const fillMem = await fillMemory.stop();
   fetched.forEach((got, i) => {
     const problem = deps.checkFetched(`large fill ${tarballPath(releases[i]!)}`, got, releases[i]!);
@@ -158,7 +165,6 @@ export async function benchLargeWorkingSet(deps: LargeDeps): Promise<LargeFigure
     if (got.headers['x-hexhub-cache'] !== 'MISS') throw new Error(`large fill: X-HexHub-Cache ${String(got.headers['x-hexhub-cache'])}, expected MISS`);
   });
   const fillPeak = Math.max(fillMem.hwm, fillMem.peakRss);
-  log(`large: after the fill: ${await memoryParts(mirror.url)}`);
 
   const root = await mkdtemp(join(tmpdir(), 'hexhub-bench-large-www-'));
   deps.onCleanup(() => rm(root, { recursive: true, force: true }));
@@ -176,9 +182,7 @@ export async function benchLargeWorkingSet(deps: LargeDeps): Promise<LargeFigure
   ] as const) {
     log(`large: ${distribution} load over ${new Set(paths).size} distinct tarballs`);
     const memory = sampleMemory(mirror.child.pid!, 100);
-    const trace = process.env.BENCH_MEMORY_TRACE
-      ? setInterval(() => void memoryParts(mirror.url).then((parts) => log(`large: ${distribution}: ${parts}`)), 1000)
-      : undefined;
+    const trace = memoryTrace(mirror.url, `${distribution} load`, log);
     const [ours, reference] = (await deps.measureInterleaved(
       [
         { label: `HexHub (${distribution})`, url: mirror.url, pid: mirror.child.pid! },
@@ -186,9 +190,8 @@ export async function benchLargeWorkingSet(deps: LargeDeps): Promise<LargeFigure
       ],
       paths,
     )) as [WarmRun, WarmRun];
-    clearInterval(trace);
+    await trace.stop();
     const mem = await memory.stop();
-    log(`large: after the ${distribution} load: ${await memoryParts(mirror.url)}`);
     const ratio = ours.reqPerSec / reference.reqPerSec;
     const p99Ratio = ours.latencyMs.p99 / reference.latencyMs.p99;
     const minRatio = distribution === 'zipf' ? LARGE_PLAN.minRatioZipf : LARGE_PLAN.minRatioUniform;

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { request, type Agent } from 'node:http';
+import { httpGet } from '../test/support/http.js';
 
 export interface Fetched {
   status: number;
@@ -58,6 +59,12 @@ export async function mapLimit<T, R>(items: T[], limit: number, task: (item: T, 
 export { freePort } from '../test/support/ports.js';
 
 /** VmRSS and VmHWM (peak) of a process, in bytes; undefined once it is gone. */
+/** The mirror's /metrics, read once: a sample's value by metric name (the first, labels or not); NaN if there is none. */
+export async function metricsOf(url: string): Promise<(name: string) => number> {
+  const text = (await httpGet(url, '/metrics')).body.toString();
+  return (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
 export async function memoryOf(pid: number): Promise<{ rss: number; hwm: number } | undefined> {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');

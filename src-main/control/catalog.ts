@@ -84,11 +84,6 @@ export class Catalog {
     return views;
   }
 
-  /** Builds the views from the whole index now, rather than when first asked for. */
-  rebuild(): void {
-    this.made = this.build();
-  }
-
   /** Makes the views if they are not made yet (soon after start-up, so no request pays for it). */
   prepare(): void {
     void this.views;

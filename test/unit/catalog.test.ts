@@ -65,11 +65,11 @@ afterEach(async () => {
 });
 
 describe('the catalog', () => {
-  it('is made from the loaded index when first asked for, as an eager rebuild makes it', async () => {
+  it('is made from the loaded index when first asked for, as one prepared at once makes it', async () => {
     const index = await loaded();
     const lazy = new Catalog(index, undefined as never, dir);
     const eager = new Catalog(index, undefined as never, dir);
-    eager.rebuild();
+    eager.prepare();
     expect(views(lazy)).toEqual(views(eager));
     expect(lazy.counts()).toEqual({ packages: 2, releases: 2, docs: 1, bytes: 54_123 });
     expect(lazy.evictableBytes).toBe(123);
