@@ -130,9 +130,9 @@ async function startMirror(
   return { ...proc, dataDir, stop };
 }
 
-/** bench/passthrough.mjs as its own process: a bare Node proxy to the upstream, the floor for any mirror. */
-async function startPassthrough(upstreamUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./passthrough.mjs', import.meta.url)), upstreamUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A bench/*.mjs reference server as its own process, once it printed its listening line. */
+async function startNodeScript(script: string, arg: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), arg], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -141,7 +141,7 @@ async function startPassthrough(upstreamUrl: string): Promise<{ url: string; sto
       const m = /listening on (\S+)\n/.exec(out);
       if (m) resolve(m[1]!);
     });
-    void exited.then(() => reject(new Error('passthrough proxy exited before listening')));
+    void exited.then(() => reject(new Error(`${script} exited before listening`)));
   });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -150,8 +150,14 @@ async function startPassthrough(upstreamUrl: string): Promise<{ url: string; sto
     }
   };
   cleanups.push(stop);
-  return { url, stop };
+  return { url, pid: child.pid!, stop };
 }
+
+/** bench/passthrough.mjs: a bare Node proxy to the upstream, the floor for any mirror. */
+const startPassthrough = (upstreamUrl: string) => startNodeScript('./passthrough.mjs', upstreamUrl);
+
+/** bench/bare-static.mjs: bare Node serving the files under `root` from memory, the ceiling for any Node mirror's warm hits. */
+const startBareStatic = (root: string) => startNodeScript('./bare-static.mjs', root);
 
 function checkFetched(what: string, got: Fetched, release: FixtureRelease): string | undefined {
   if (got.error) return `${what}: ${got.error}`;
@@ -300,7 +306,8 @@ async function warmServing(upstream: FakeUpstream, fx: Fixtures) {
   cleanups.push(() => nginx1.stop());
   const nginxAuto = await startNginx(root, 'auto');
   cleanups.push(() => nginxAuto.stop());
-  for (const server of [nginx1, nginxAuto]) {
+  const bare = await startBareStatic(root);
+  for (const server of [nginx1, nginxAuto, bare]) {
     const checks = await mapLimit(fx.warm, 8, (r) => fetchDigest(server.url, tarballPath(r)));
     checks.forEach((got, i) => {
       const problem = checkFetched(`nginx ${tarballPath(fx.warm[i]!)}`, got, fx.warm[i]!);
@@ -310,18 +317,20 @@ async function warmServing(upstream: FakeUpstream, fx: Fixtures) {
 
   const upstreamBefore = upstream.requests.length;
   const memory = sampleMemory(mirror.child.pid!, 100);
-  const [mirrorRun, reference, auto] = (await measureInterleaved(
+  const [mirrorRun, reference, auto, bareRun] = (await measureInterleaved(
     [
       { label: 'HexHub', url: mirror.url, pid: mirror.child.pid! },
       { label: 'nginx worker_processes 1', url: nginx1.url, pid: nginx1.pid },
       { label: 'nginx worker_processes auto', url: nginxAuto.url, pid: nginxAuto.pid },
+      { label: 'bare Node, files in memory', url: bare.url, pid: bare.pid },
     ],
     paths,
-  )) as [ServerRun, ServerRun, ServerRun];
+  )) as [ServerRun, ServerRun, ServerRun, ServerRun];
   const mirrorMem = await memory.stop();
   const upstreamDuringLoad = upstream.requests.length - upstreamBefore;
   await nginx1.stop();
   await nginxAuto.stop();
+  await bare.stop();
   await mirror.stop();
 
   const ratio = mirrorRun.reqPerSec / reference.reqPerSec;
@@ -342,10 +351,13 @@ async function warmServing(upstream: FakeUpstream, fx: Fixtures) {
     mirror: { ...mirrorRun, peakRssBytes: Math.max(mirrorMem.peakRss, mirrorMem.hwm), upstreamRequestsDuringLoad: upstreamDuringLoad },
     nginx1: reference,
     nginxAuto: auto,
+    bareNode: bareRun,
     ratio,
     ratioPerRound: mirrorRun.rounds.map((r, i) => r / reference.rounds[i]!),
     ratioMedianOfRounds: summarize(mirrorRun.rounds.map((r, i) => r / reference.rounds[i]!)).p50,
     ratioVsAuto: mirrorRun.reqPerSec / auto.reqPerSec,
+    /** What Node's HTTP server itself reaches against nginx here: the ceiling for HexHub's ratio. */
+    bareRatio: bareRun.reqPerSec / reference.reqPerSec,
     allResponsesOk: clean(mirrorRun) && clean(reference) && clean(auto),
     pass: ratio >= PLAN.warm.minRatio && clean(mirrorRun) && clean(reference) && upstreamDuringLoad === 0,
   };
@@ -752,7 +764,7 @@ function markdown(r: Results, meta: Meta): string {
         '1',
         `warm tarballs: ${warm.connections} connections, ${warm.durationSec} s, ${warm.tarballs} tarballs (median ${kib(warm.sizeBytes.p50)}, max ${mib(warm.sizeBytes.max)})`,
         loadCell(warm.mirror),
-        `nginx, 1 worker: ${loadCell(warm.nginx1)}; nginx, auto (${cpus().length}): ${loadCell(warm.nginxAuto)}`,
+        `nginx, 1 worker: ${loadCell(warm.nginx1)}; nginx, auto (${cpus().length}): ${loadCell(warm.nginxAuto)}; bare Node, files in memory: ${loadCell(warm.bareNode)} (${fmt(warm.bareRatio, 2)} × nginx)`,
         `≥ ${PLAN.warm.minRatio} × nginx (1 worker) req/s; got ${fmt(warm.ratio, 2)} ×`,
         PF(warm.pass),
       ],
@@ -877,9 +889,10 @@ function report(r: Results, meta: Meta): string {
     out.push(load('HexHub', warm.mirror));
     out.push(load('nginx worker_proc 1', warm.nginx1));
     out.push(load('nginx worker_proc auto', warm.nginxAuto));
+    out.push(load('bare Node, in memory', warm.bareNode));
     out.push("  (the target is against worker_processes 1: one nginx worker is one event loop, like HexHub's one Node process; auto is shown too)");
     out.push(
-      `  HexHub / nginx(1) = ${fmt(warm.ratio, 2)}  (target ≥ ${PLAN.warm.minRatio});  per round: ${warm.ratioPerRound.map((x) => fmt(x, 2)).join(', ')} (median ${fmt(warm.ratioMedianOfRounds, 2)});  HexHub / nginx(auto) = ${fmt(warm.ratioVsAuto, 2)}`,
+      `  HexHub / nginx(1) = ${fmt(warm.ratio, 2)}  (target ≥ ${PLAN.warm.minRatio});  per round: ${warm.ratioPerRound.map((x) => fmt(x, 2)).join(', ')} (median ${fmt(warm.ratioMedianOfRounds, 2)});  HexHub / nginx(auto) = ${fmt(warm.ratioVsAuto, 2)};  bare Node / nginx(1) = ${fmt(warm.bareRatio, 2)}`,
     );
     out.push(
       `  HexHub peak RSS under this load ${mib(warm.mirror.peakRssBytes)}; upstream requests during the load: ${warm.mirror.upstreamRequestsDuringLoad}`,

@@ -4,9 +4,11 @@ import { createEngine } from '../engine.js';
 import { DataDirBusyError } from '../store/data-dir-lock.js';
 import { browserProblem, openInBrowser } from './browser.js';
 import { configFrom, fail } from './context.js';
+import { limitHeapGrowth } from './heap-growth.js';
 
 export async function serveCommand(options: ConfigOverrides & { open?: boolean }): Promise<void> {
   const config = configFrom(options);
+  limitHeapGrowth();
   const engine = createEngine(config, { processMetrics: true });
   try {
     // The line scripts wait for, as soon as the port is bound: a client that connects while the
